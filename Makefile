@@ -1,0 +1,50 @@
+# The two commands a new user needs: `make demo` and `make test`.
+# Everything else is for developers.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: help install test lint typecheck pytest fuzz bench demo clean
+
+help:
+	@echo "make test   - create the virtualenv, install, lint, type-check and run the tests"
+	@echo "make demo   - run the head-end with a simulator fleet (see README)"
+	@echo "make lint   - ruff and mypy only"
+	@echo "make fuzz   - long fuzz run of the codecs (FUZZ_EXAMPLES=200000)"
+	@echo "make bench  - benchmarks; results are written to docs/benchmarks.md"
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+pytest: $(STAMP)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test: lint pytest
+
+FUZZ_EXAMPLES ?= 200000
+fuzz: $(STAMP)
+	HEADEND_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -m fuzz -p no:randomly tests/protocols/test_fuzz.py -q
+
+bench: $(STAMP)
+	$(PY) -m benchmarks.codec --output docs/benchmarks.md
+
+demo: $(STAMP)
+	@echo "make demo arrives with the connection server (issue 3)."
+	@echo "Until then, try:  $(VENV)/bin/headend decode '68 32 00 32 00 68 C9 71 01 22 08 00 02 78 00 00 01 00 E0 16'"
+	$(VENV)/bin/headend decode '68 32 00 32 00 68 C9 71 01 22 08 00 02 78 00 00 01 00 E0 16'
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,1 @@
+"""Benchmarks; each writes its results, with the command used, to docs/benchmarks.md."""

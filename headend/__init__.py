@@ -1,0 +1,1 @@
+"""The head-end application: IO, sessions, services, storage and the operator API."""

@@ -1,0 +1,1 @@
+"""Terminal-side simulators (concentrators, DL/T 645 meters) built on ``protocols``."""
