@@ -37,9 +37,8 @@ def format_values(fmt: Format) -> st.SearchStrategy[Any]:
     kind = fmt.kind
     base: st.SearchStrategy[Any]
     if kind == "number":
-        top = 10**fmt.digits - 1
-        if fmt.name == "A.4":
-            top = 79
+        # A signed format's top digit has three bits (0..7) beside the sign.
+        top = (8 * 10 ** (fmt.digits - 1) if fmt.signed else 10**fmt.digits) - 1
         ints = st.integers(-top if fmt.signed else 0, top)
         base = ints.map(lambda n: n / 10**fmt.scale) if fmt.scale else ints
     elif kind == "a2":
@@ -114,19 +113,20 @@ def format_values(fmt: Format) -> st.SearchStrategy[Any]:
 def layout_values(draw: st.DrawFn, cls: type, max_items: int = 6) -> Any:
     """An instance of a spec'd dataclass whose count/length fields agree."""
     specs = field_specs(cls)
-    # Fields whose value another field's count or length determines.
-    linked: dict[str, tuple[str, Spec]] = {}
+    # Count/length fields and the fields whose size they determine (one count
+    # field may size several lists, e.g. tariff count M in AFN0C F33).
+    linked: dict[str, list[tuple[str, Spec]]] = {}
     for name, s in specs:
         src = s.length if s.length is not None else s.count
         if isinstance(src, str) and src != TO_END:
-            linked[src] = (name, s)
+            linked.setdefault(src, []).append((name, s))
     values: dict[str, Any] = {}
     sizes: dict[str, int] = {}
     for name, s in specs:
         if name in linked:
-            _, dep = linked[name]
             n = draw(st.integers(0, max_items))
-            sizes[linked[name][0]] = n + dep.plus if dep.length is None else n
+            for dep_name, dep in linked[name]:
+                sizes[dep_name] = n + dep.plus if dep.length is None else n
             values[name] = n
             continue
         values[name] = draw(_field_values(s, sizes.get(name), max_items))

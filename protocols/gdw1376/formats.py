@@ -157,11 +157,15 @@ def _number(
     *,
     signed: bool = False,
 ) -> Format:
-    """A little-endian BCD number; when ``signed``, D7 of the last byte is the sign."""
-    digits = 2 * size - (1 if signed else 0)
+    """A little-endian BCD number; when ``signed``, D7 of the last byte is the sign.
+
+    A signed format keeps three bits for its top digit, so it reaches 7 at most
+    (A.5 is ±799.9, A.9 ±79.9999, A.25 ±799.999).
+    """
+    digits = 2 * size
     divisor = 10**scale
     raw = _UNSIGNED[size]
-    limit = 10**digits
+    limit = 8 * 10 ** (digits - 1) if signed else 10**digits
     last = size - 1
     if size > 1:
         body = _UNSIGNED[size - 1]
@@ -198,7 +202,7 @@ def _number(
             raise LocalProtocolError(f"{name}: {value} is negative")
         n = abs(n)
         if n >= limit:
-            raise LocalProtocolError(f"{name}: {value} exceeds {digits} digits")
+            raise LocalProtocolError(f"{name}: {value} is out of range")
         out = bytearray(bcd_le(n, size))
         if negative:
             out[last] |= 0x80
@@ -530,7 +534,9 @@ def _a28_decode(b: Buffer, o: int) -> GeoAngle | None:
     hundreds = top & 0x0F
     if hundreds > 9:
         raise BadValue(f"A.28: degree hundreds {hundreds}")
-    return GeoAngle(hundreds * 100 + d[3], d[2], d[1] + d[0] / 100, bool(top & 0x80))
+    return GeoAngle(
+        hundreds * 100 + d[3], d[2], (d[1] * 100 + d[0]) / 100, bool(top & 0x80)
+    )
 
 
 def _a28_encode(v: GeoAngle | None) -> bytes:
@@ -589,7 +595,16 @@ A3 = Format(
     "A.3", 4, _a3_decode, _a3_encode, "±7 digits, kWh/厘 or MWh/元", "kWh", "a3", 7
 )
 A4 = Format(
-    "A.4", 1, _a4_decode, _a4_encode, "float coefficient ±0…79", "%", "number", 2, 0
+    "A.4",
+    1,
+    _a4_decode,
+    _a4_encode,
+    "float coefficient ±0…79",
+    "%",
+    "number",
+    2,
+    0,
+    True,
 )
 A5 = _number("A.5", 2, 1, "±XXX.X", "%", signed=True)
 A6 = _number("A.6", 2, 2, "±XX.XX", signed=True)

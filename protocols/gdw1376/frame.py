@@ -108,6 +108,20 @@ class Func:
     LINK_STATUS = 11
 
 
+#: (PRM, function code) -> name, for tools (Std-2013 tables 3 and 4).
+FUNC_NAMES: Final[dict[tuple[int, int], str]] = {
+    (1, Func.RESET): "reset command",
+    (1, Func.USER_DATA): "user data (send/no reply)",
+    (1, Func.LINK_TEST): "link test",
+    (1, Func.REQUEST_CLASS1): "request class-1 data",
+    (1, Func.REQUEST_CLASS2): "request class-2 data",
+    (0, Func.CONFIRM): "confirm",
+    (0, Func.RESPONSE): "user data response",
+    (0, Func.DENY_NO_DATA): "deny: no requested data",
+    (0, Func.LINK_STATUS): "link status",
+}
+
+
 def control(*, up: bool, prm: bool, func: int, acd_fcb: bool = False,
             fcv: bool = False) -> int:  # fmt: skip
     return (

@@ -49,6 +49,25 @@ class AFN(IntEnum):
     FORWARD = 0x10  # 数据转发
 
 
+AFN_NAMES: Final[dict[int, str]] = {
+    AFN.CONFIRM: "confirm/deny (确认/否认)",
+    AFN.RESET: "reset (复位)",
+    AFN.LINK: "link interface detection (链路接口检测)",
+    AFN.RELAY: "relay station command (中继站命令)",
+    AFN.SET_PARAM: "set parameters (设置参数)",
+    AFN.CONTROL: "control command (控制命令)",
+    AFN.AUTH: "authentication / key agreement (身份认证及密钥协商)",
+    AFN.CASCADE: "request cascaded terminal report (请求被级联终端主动上报)",
+    AFN.CONFIG: "request terminal configuration (请求终端配置及信息)",
+    AFN.QUERY_PARAM: "query parameters (查询参数)",
+    AFN.TASK_DATA: "request task data (请求任务数据)",
+    AFN.CLASS1: "request class-1 data (请求1类数据)",
+    AFN.CLASS2: "request class-2 data (请求2类数据)",
+    AFN.CLASS3: "request class-3 data (请求3类数据)",
+    AFN.FILE: "file transfer (文件传输)",
+    AFN.FORWARD: "data forwarding (数据转发)",
+}
+
 Key = tuple[int, int, int]  # (AFN, Fn, Dir as int: hashing an IntEnum is slow)
 
 

@@ -1,0 +1,103 @@
+"""1376.1 stream scanner: any split, garbage, preambles, bounds."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from protocols.gdw1376.frame import Dialect
+from protocols.gdw1376.scanner import scanner
+from protocols.scanner import Discarded
+from tests.feeding import GARBAGE, feed_all, splits
+
+LOGIN = bytes.fromhex("68 32 00 32 00 68 C9 71 01 22 08 00 02 78 00 00 01 00 E0 16")
+HEARTBEAT = bytes.fromhex("68 32 00 32 00 68 C9 71 01 22 08 00 02 79 00 00 04 00 E4 16")
+
+
+def frames_of(events: list[object]) -> list[bytes]:
+    return [e for e in events if isinstance(e, bytes)]
+
+
+@pytest.mark.parametrize(("how", "chunks"), list(splits(LOGIN + HEARTBEAT)))
+def test_two_frames_any_split(how: str, chunks: list[bytes]) -> None:
+    s = scanner()
+    events = feed_all(s.feed, chunks)
+    assert events == [LOGIN, HEARTBEAT], how
+    assert s.pending == 0
+
+
+@pytest.mark.parametrize(
+    ("how", "chunks"), list(splits(GARBAGE + LOGIN + GARBAGE + HEARTBEAT + GARBAGE))
+)
+def test_frames_between_garbage(how: str, chunks: list[bytes]) -> None:
+    s = scanner()
+    events = feed_all(s.feed, chunks)
+    assert frames_of(events) == [LOGIN, HEARTBEAT], how
+    discarded = b"".join(e.data for e in events if isinstance(e, Discarded))
+    # Every garbage byte is reported except FE preambles and a trailing partial
+    # candidate the scanner still holds.
+    assert len(discarded) + s.pending >= 3 * len(GARBAGE) - 3 * GARBAGE.count(0xFE)
+    assert all(e.reason for e in events if isinstance(e, Discarded))
+
+
+def test_preamble_is_not_garbage() -> None:
+    s = scanner()
+    assert s.feed(b"\xfe\xfe\xfe\xfe" + LOGIN) == [LOGIN]
+    assert s.discarded_bytes == 0
+
+
+def test_discard_reasons_name_the_failed_check() -> None:
+    bad_cs = bytearray(LOGIN)
+    bad_cs[-2] ^= 0xFF
+    s = scanner()
+    events = s.feed(bytes(bad_cs) + HEARTBEAT)
+    assert events[-1] == HEARTBEAT
+    assert isinstance(events[0], Discarded)
+    assert events[0].reason == "bad_checksum"
+
+
+def test_a_frame_inside_a_broken_candidate_is_found() -> None:
+    # A header whose length swallows the next frame: the scanner drops one byte at a
+    # time and finds the real frame (PROTOCOLS.md §6 resync rule).
+    fake = bytes.fromhex("68 36 00 36 00 68")  # declares 21 bytes
+    for how, chunks in splits(fake + LOGIN + HEARTBEAT):
+        s = scanner()
+        events = feed_all(s.feed, chunks)
+        assert frames_of(events) == [LOGIN, HEARTBEAT], how
+        assert events[0] == Discarded("bad_checksum", fake), how
+
+
+def test_incomplete_frame_is_bounded_and_flushable() -> None:
+    s = scanner()
+    assert s.feed(LOGIN[:10]) == []
+    assert s.pending == 10
+    flushed = s.flush("timeout")
+    assert flushed == Discarded("timeout", LOGIN[:10])
+    assert s.pending == 0
+
+
+def test_declared_length_above_bound_is_rejected_early() -> None:
+    s = scanner(Dialect(max_l1=255))
+    # L1 = 300 > 255 (a dedicated-radio bound): rejected from the header alone.
+    length = (300 << 2 | 2).to_bytes(2, "little")
+    header = b"\x68" + length + length + b"\x68"
+    events = s.feed(header + LOGIN)
+    assert events == [Discarded("bad_length", header), LOGIN]
+    assert s.pending == 0
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    cuts=st.lists(st.integers(0, 2 * len(LOGIN)), max_size=6),
+    noise=st.binary(max_size=20),
+)
+def test_random_splits_lose_nothing(cuts: list[int], noise: bytes) -> None:
+    stream = noise + LOGIN + HEARTBEAT
+    points = sorted({c % len(stream) for c in cuts})
+    chunks = [
+        stream[a:b] for a, b in zip([0, *points], [*points, len(stream)], strict=True)
+    ]
+    s = scanner()
+    events = feed_all(s.feed, [c for c in chunks if c])
+    assert frames_of(events)[-2:] == [LOGIN, HEARTBEAT]
