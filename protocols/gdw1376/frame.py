@@ -338,14 +338,13 @@ def encode_identifiers(pairs: Sequence[tuple[int, int]]) -> list[tuple[bytes, in
             j += 1
         # Largest prefix of pairs[i:j] that is a full pn-major product.
         best = 1
-        if dg >= 0:
-            for k in range(j, i + 1, -1):
-                chunk = pairs[i:k]
-                pset = sorted({p for p, _ in chunk})
-                fset = sorted({f for _, f in chunk})
-                if [(p, f) for p in pset for f in fset] == list(chunk):
-                    best = k - i
-                    break
+        for k in range(j, i + 1, -1):
+            chunk = pairs[i:k]
+            pset = sorted({p for p, _ in chunk})
+            fset = sorted({f for _, f in chunk})
+            if [(p, f) for p in pset for f in fset] == list(chunk):
+                best = k - i
+                break
         chunk = pairs[i : i + best]
         da1 = da2 = dt1 = 0
         for p, f in chunk:

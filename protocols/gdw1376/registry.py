@@ -105,12 +105,12 @@ def _add(keys: Iterable[Key], name: str, cls: type | None) -> None:
     for afn, fn, d in keys:
         if not 1 <= fn <= 248:
             raise LocalProtocolError(f"F{fn} is outside F1..F248")
-        key = (int(afn), fn, int(d))
+        key = (int(afn), int(fn), int(d))
         if key in REGISTRY:
             raise LocalProtocolError(
                 f"AFN{afn:02X} F{fn} {Dir(d).name} registered twice"
             )
-        REGISTRY[key] = FnSpec(int(afn), fn, int(d), name, cls, layout)
+        REGISTRY[key] = FnSpec(int(afn), int(fn), int(d), name, cls, layout)
 
 
 T = TypeVar("T", bound=type)
