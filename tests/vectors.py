@@ -25,18 +25,18 @@ def load_hex(path: Path) -> bytes:
 
 @cache
 def _index() -> dict[str, Path]:
-    return {p.stem.split("_", 1)[0]: p for p in ROOT.glob("*/*.hex")}
+    """Published vectors by id ("T06") and every vector by its full stem."""
+    index = {p.stem: p for p in ROOT.glob("*/*.hex")}
+    index.update({p.stem.split("_", 1)[0]: p for p in ROOT.glob("*/T*.hex")})
+    return index
 
 
 def vector(name: str) -> bytes:
-    """A vector by its id (``"T06"``) or full stem (``"X_login_2013"``)."""
-    index = _index()
-    if name in index:
-        return load_hex(index[name])
-    matches = list(ROOT.glob(f"*/{name}.hex"))
-    if len(matches) != 1:
+    """A vector by its id (``"T06"``) or full stem (``"X_afn05_f1_remote_trip"``)."""
+    path = _index().get(name)
+    if path is None:
         raise KeyError(f"no vector {name!r}")
-    return load_hex(matches[0])
+    return load_hex(path)
 
 
 def all_vectors() -> list[Path]:
