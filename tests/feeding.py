@@ -3,7 +3,7 @@ wrapped in garbage that contains start bytes and broken headers."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 # Garbage with 0x68 start bytes, a plausible-but-wrong header and FE preambles.
 GARBAGE = bytes.fromhex("00 68 FF 68 32 00 33 00 68 16 FE 12 68")
@@ -17,7 +17,7 @@ def splits(data: bytes) -> Iterator[tuple[str, list[bytes]]]:
 
 
 def feed_all(
-    feed: Callable[[bytes], list[object]], chunks: list[bytes]
+    feed: Callable[[bytes], Sequence[object]], chunks: list[bytes]
 ) -> list[object]:
     out: list[object] = []
     for chunk in chunks:
