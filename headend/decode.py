@@ -45,6 +45,8 @@ def jsonable(obj: Any) -> Any:
         if callable(embedded):
             out.update({k: jsonable(v) for k, v in embedded().items()})
         return out
+    if isinstance(obj, tuple) and hasattr(obj, "_asdict"):  # NamedTuple values
+        return {k: jsonable(v) for k, v in obj._asdict().items()}
     if isinstance(obj, dict):
         return {str(k): jsonable(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):

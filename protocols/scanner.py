@@ -65,39 +65,49 @@ class Framer(Protocol):
 class Scanner:
     """Scanner for one protocol (see the module docstring)."""
 
-    __slots__ = ("_buf", "discarded_bytes", "framer", "frames")
+    __slots__ = ("_probe", "_start", "discarded_bytes", "framer", "held")
 
     def __init__(self, framer: Framer) -> None:
         self.framer = framer
-        self._buf = b""
-        #: Running totals, for metrics.
-        self.frames = 0
+        self._probe = framer.probe
+        self._start = framer.start
+        #: Bytes held back: the start of a frame whose end has not arrived yet.
+        self.held = b""
+        #: Running total of dropped bytes (frames are counted by whoever decodes them).
         self.discarded_bytes = 0
 
     @property
     def pending(self) -> int:
         """Bytes held back waiting for the rest of a frame."""
-        return len(self._buf)
+        return len(self.held)
 
     def feed(self, data: Buffer) -> list[Event]:
         """Add bytes; return the frames and discards they complete, in stream order."""
-        buf = self._buf + data if self._buf else data
+        if not self.held and data and data[0] == self._start:
+            # Fast path: exactly one whole frame, the usual read on a quiet link.
+            n = len(data)
+            try:
+                whole = self._probe(data, 0, n) == n
+            except FrameError:
+                whole = False
+            if whole:
+                return [data if type(data) is bytes else bytes(data)]
+        buf = self.held + data if self.held else data
         out: list[Event] = []
-        self._buf = _scan(self.framer, buf, out)
+        self.held = _scan(self.framer, buf, out)
         for ev in out:
             if isinstance(ev, Discarded):
                 self.discarded_bytes += len(ev.data)
-            else:
-                self.frames += 1
         return out
 
     def flush(self, reason: str = "incomplete") -> Discarded | None:
         """Drop a held-back partial frame (e.g. on an inter-byte timeout or close)."""
-        if not self._buf:
+        if not self.held:
             return None
-        ev = Discarded(reason, bytes(self._buf))
+        ev = Discarded(reason, bytes(self.held))
         self.discarded_bytes += len(ev.data)
-        self._buf = b""
+        #: Bytes held back: the start of a frame whose end has not arrived yet.
+        self.held = b""
         return ev
 
 
@@ -106,15 +116,6 @@ def _scan(framer: Framer, buf: Buffer, out: list[Event]) -> bytes:
     n = len(buf)
     start = framer.start
     probe = framer.probe
-    # Fast path: a whole single frame, the usual case on a quiet TCP link.
-    if n and buf[0] == start:
-        try:
-            length = probe(buf, 0, n)
-        except FrameError:
-            length = -1
-        if length == n:
-            out.append(bytes(buf))
-            return b""
     i = 0
     junk = 0  # start of the run of bytes not yet emitted or kept
     reason = ""
@@ -190,8 +191,7 @@ class DetectingScanner:
         if framer.winner is not None:
             self.protocol = framer.winner.name
             self.scanner = Scanner(framer.winner)
-            self.scanner._buf = self._pending
-            self.scanner.frames = sum(1 for ev in out if isinstance(ev, bytes))
+            self.scanner.held = self._pending
             self._pending = b""
         return out
 

@@ -77,41 +77,31 @@ def spec(
 
 
 class Decoder(Protocol):
-    """Signature of a layout decoder."""
+    """Signature of a compiled layout decoder."""
 
-    def __call__(self, buf: Buffer, off: int, end: int) -> tuple[Any, int]: ...
-
-
-# A step decodes one wire field into ``vals`` (and appends messages for bad values
-# to ``errs``); it returns the new offset.
-_Step = Callable[[Buffer, int, int, list[Any], list[str]], int]
-_Emit = Callable[[Any, bytearray], None]
+    def __call__(
+        self, buf: Buffer, off: int, end: int
+    ) -> tuple[Any, int, list[str]]: ...
 
 
 @dataclass(frozen=True, slots=True)
 class Layout:
-    """A compiled data-unit layout."""
+    """A compiled data-unit layout.
+
+    ``decode(buf, off, end)`` returns the object, the offset after it and notes on
+    fields whose content was invalid (they decode to None); it raises Truncated
+    when the unit does not fit before ``end``. ``encode(obj)`` returns the bytes and
+    raises LocalProtocolError when the object cannot be expressed.
+    """
 
     cls: type
     names: tuple[str, ...]
-    steps: tuple[_Step, ...]
-    emitters: tuple[_Emit, ...]
+    decode: Decoder
+    encode: Callable[[Any], bytes]
     #: Size in bytes when every field is fixed, else None.
     fixed_size: int | None
-
-    def decode(self, buf: Buffer, off: int, end: int) -> tuple[Any, int, list[str]]:
-        """Decode one unit; returns the object, the new offset and bad-value notes."""
-        vals: list[Any] = []
-        errs: list[str] = []
-        for step in self.steps:
-            off = step(buf, off, end, vals, errs)
-        return self.cls(*vals), off, errs
-
-    def encode(self, obj: Any) -> bytes:
-        out = bytearray()
-        for emit in self.emitters:
-            emit(obj, out)
-        return bytes(out)
+    #: The generated source, for debugging and for the curious.
+    source: str
 
 
 _LAYOUT_ATTR: Final = "__gdw1376_layout__"
@@ -141,232 +131,219 @@ def field_specs(cls: type) -> list[tuple[str, Spec]]:
     return out
 
 
+# --- runtime helpers the generated code calls -----------------------------------------
+
+
 def _truncated(name: str, need: int, off: int, end: int) -> Truncated:
     return Truncated(f"{name}: needs {need} bytes, {max(end - off, 0)} left")
 
 
-def _count_getter(
-    names: list[str], count: int | str, plus: int, owner: str
-) -> Callable[[list[Any]], int]:
-    if isinstance(count, int):
-        return lambda vals: count
-    if count not in names:
-        raise LocalProtocolError(f"{owner}: count field {count!r} must come first")
-    idx = names.index(count)
-
-    def get(vals: list[Any]) -> int:
-        n = vals[idx]
-        if not isinstance(n, int):
-            raise BadValue(f"{owner}: count field {count!r} is {n!r}")
-        return n + plus
-
-    return get
+def _count(name: str, value: object, plus: int) -> int:
+    if not isinstance(value, int):
+        raise BadValue(f"{name}: count is {value!r}")
+    return value + plus
 
 
-def _value_step(name: str, fmt: Format) -> _Step:
-    size = fmt.size
-    dec = fmt.decode
-
-    def step(buf: Buffer, off: int, end: int, vals: list[Any], errs: list[str]) -> int:
-        nxt = off + size
-        if nxt > end:
-            raise _truncated(name, size, off, end)
+def _safe_list(
+    dec: Callable[[Buffer, int], Any], buf: Buffer, lo: int, hi: int, size: int,
+    errs: list[str], name: str,
+) -> list[Any]:  # fmt: skip
+    """Decode a list value by value, keeping the good ones (the slow path)."""
+    out = []
+    for o in range(lo, hi, size):
         try:
-            vals.append(dec(buf, off))
-        except BadValue as exc:
-            vals.append(None)
-            errs.append(f"{name}: {exc}")
-        return nxt
-
-    return step
-
-
-def _list_step(name: str, fmt: Format, count: Callable[[list[Any]], int]) -> _Step:
-    size = fmt.size
-    dec = fmt.decode
-
-    def one(buf: Buffer, off: int, errs: list[str]) -> Any:
-        try:
-            return dec(buf, off)
+            out.append(dec(buf, o))
         except BadValue as exc:
             errs.append(f"{name}: {exc}")
-            return None
-
-    def step(buf: Buffer, off: int, end: int, vals: list[Any], errs: list[str]) -> int:
-        n = count(vals)
-        nxt = off + n * size
-        if n < 0 or nxt > end:
-            raise _truncated(name, n * size, off, end)
-        vals.append([one(buf, o, errs) for o in range(off, nxt, size)])
-        return nxt
-
-    return step
+            out.append(None)
+    return out
 
 
-def _to_end_step(name: str, fmt: Format) -> _Step:
+def _sub_errors(name: str, errs: list[str], sub: list[str]) -> None:
+    errs.extend(f"{name}.{e}" for e in sub)
+
+
+def _check_len(name: str, n: int, want: object) -> None:
+    if n != want:
+        raise LocalProtocolError(f"{name}: {n} items but the layout says {want}")
+
+
+def _check_bits(name: str, value: int, mask: int) -> int:
+    if not 0 <= value <= mask:
+        raise LocalProtocolError(
+            f"{name}: {value} does not fit {mask.bit_length()} bits"
+        )
+    return value
+
+
+# --- the compiler --------------------------------------------------------------------
+
+
+class _Source:
+    """Accumulates the generated decoder and encoder of one layout."""
+
+    def __init__(self, cls: type) -> None:
+        self.cls = cls
+        self.ns: dict[str, Any] = {
+            "cls": cls,
+            "BadValue": BadValue,
+            "_truncated": _truncated,
+            "_count": _count,
+            "_safe_list": _safe_list,
+            "_sub_errors": _sub_errors,
+            "_check_len": _check_len,
+            "_check_bits": _check_bits,
+        }
+        self.dec = ["def decode(buf, off, end):", "    errs = []"]
+        self.enc = ["def encode(obj):", "    out = []"]
+        self.var: dict[str, str] = {}  # field name -> local variable in decode
+
+    def bind(self, prefix: str, obj: object) -> str:
+        name = f"{prefix}{len(self.ns)}"
+        self.ns[name] = obj
+        return name
+
+
+def _count_expr(src: _Source, owner: str, name: str, s: Spec) -> str | None:
+    """Python expression of a list's length in the decoder, or None for TO_END."""
+    if s.count is None or s.count == TO_END:
+        return None
+    if isinstance(s.count, int):
+        return str(s.count)
+    if s.count not in src.var:
+        raise LocalProtocolError(
+            f"{owner}.{name}: count field {s.count!r} must come first"
+        )
+    return f"_count({name!r}, {src.var[s.count]}, {s.plus})"
+
+
+def _emit_value(src: _Source, name: str, v: str, fmt: Format, ind: str) -> None:
+    dec = src.bind("d", fmt.decode)
     size = fmt.size
-    dec = fmt.decode
-
-    def step(buf: Buffer, off: int, end: int, vals: list[Any], errs: list[str]) -> int:
-        if (end - off) % size:
-            raise _truncated(name, size, off + (end - off) // size * size, end)
-        out = []
-        for o in range(off, end, size):
-            try:
-                out.append(dec(buf, o))
-            except BadValue as exc:
-                errs.append(f"{name}: {exc}")
-                out.append(None)
-        vals.append(out)
-        return end
-
-    return step
+    src.dec += [
+        f"{ind}if off + {size} > end: raise _truncated({name!r}, {size}, off, end)",
+        f"{ind}try:",
+        f"{ind}    {v} = {dec}(buf, off)",
+        f"{ind}except BadValue as exc:",
+        f"{ind}    {v} = None",
+        f"{ind}    errs.append({name + ': '!r} + str(exc))",
+        f"{ind}off += {size}",
+    ]
 
 
-def _record_step(name: str, sub: Layout, count: Callable[[list[Any]], int] | None,
-                 to_end: bool) -> _Step:  # fmt: skip
-    def one(buf: Buffer, off: int, end: int, errs: list[str]) -> tuple[Any, int]:
-        obj, off, sub_errs = sub.decode(buf, off, end)
-        errs.extend(f"{name}.{e}" for e in sub_errs)
-        return obj, off
-
-    def step(buf: Buffer, off: int, end: int, vals: list[Any], errs: list[str]) -> int:
-        if count is None and not to_end:
-            obj, off = one(buf, off, end, errs)
-            vals.append(obj)
-            return off
-        out = []
-        if to_end:
-            while off < end:
-                obj, off = one(buf, off, end, errs)
-                out.append(obj)
-        else:
-            n = count(vals)  # type: ignore[misc]
-            if n < 0:
-                raise BadValue(f"{name}: negative count {n}")
-            if sub.fixed_size is not None and off + n * sub.fixed_size > end:
-                raise _truncated(name, n * sub.fixed_size, off, end)
-            for _ in range(n):
-                obj, off = one(buf, off, end, errs)
-                out.append(obj)
-        vals.append(out)
-        return off
-
-    return step
-
-
-def _bytes_step(name: str, length: Callable[[list[Any]], int]) -> _Step:
-    def step(buf: Buffer, off: int, end: int, vals: list[Any], errs: list[str]) -> int:
-        n = length(vals)
-        nxt = off + n
-        if n < 0 or nxt > end:
-            raise _truncated(name, n, off, end)
-        vals.append(bytes(buf[off:nxt]))
-        return nxt
-
-    return step
-
-
-def _optional(step: _Step) -> _Step:
-    def opt(buf: Buffer, off: int, end: int, vals: list[Any], errs: list[str]) -> int:
-        if off >= end:
-            vals.append(None)
-            return off
-        return step(buf, off, end, vals, errs)
-
-    return opt
-
-
-def _bits_step(fmt: Format, group: list[tuple[str, int, int]]) -> _Step:
+def _emit_list(src: _Source, name: str, v: str, fmt: Format, count: str | None,
+               ind: str) -> None:  # fmt: skip
+    dec = src.bind("d", fmt.decode)
     size = fmt.size
-    dec = fmt.decode
-    extract = [(lo, (1 << (hi - lo + 1)) - 1) for _, hi, lo in group]
-    label = "/".join(n for n, _, _ in group)
-
-    def step(buf: Buffer, off: int, end: int, vals: list[Any], errs: list[str]) -> int:
-        nxt = off + size
-        if nxt > end:
-            raise _truncated(label, size, off, end)
-        word = dec(buf, off)
-        vals.extend((word >> lo) & mask for lo, mask in extract)
-        return nxt
-
-    return step
-
-
-def _bits_emit(fmt: Format, group: list[tuple[str, int, int]]) -> _Emit:
-    parts = [(name, lo, (1 << (hi - lo + 1)) - 1) for name, hi, lo in group]
-
-    def emit(obj: Any, out: bytearray) -> None:
-        word = 0
-        for name, lo, mask in parts:
-            v = getattr(obj, name)
-            if not 0 <= v <= mask:
-                raise LocalProtocolError(
-                    f"{name}: {v} does not fit {mask.bit_length()} bits"
-                )
-            word |= v << lo
-        out += fmt.encode(word)
-
-    return emit
+    if count is None:  # to the end of the unit area
+        src.dec += [
+            f"{ind}if (end - off) % {size}:",
+            f"{ind}    k = end - (end - off) % {size}",
+            f"{ind}    raise _truncated({name!r}, {size}, k, end)",
+            f"{ind}nxt = end",
+        ]
+    else:
+        src.dec += [
+            f"{ind}n = {count}",
+            f"{ind}nxt = off + n * {size}",
+            f"{ind}if n < 0 or nxt > end:",
+            f"{ind}    raise _truncated({name!r}, n * {size}, off, end)",
+        ]
+    if fmt.decode_many is not None:
+        many = src.bind("m", fmt.decode_many)
+        fast = f"{many}(buf, off, (nxt - off) // {size})"
+    else:
+        fast = f"[{dec}(buf, o) for o in range(off, nxt, {size})]"
+    src.dec += [
+        f"{ind}try:",
+        f"{ind}    {v} = {fast}",
+        f"{ind}except BadValue:",
+        f"{ind}    {v} = _safe_list({dec}, buf, off, nxt, {size}, errs, {name!r})",
+        f"{ind}off = nxt",
+    ]
 
 
-def _emitter(name: str, s: Spec, names: list[str], sub: Layout | None) -> _Emit:
-    fmt = s.fmt
-    enc = sub.encode if sub is not None else fmt.encode  # type: ignore[union-attr]
+def _emit_record(src: _Source, name: str, v: str, sub: Layout, count: str | None,
+                 repeated: bool, ind: str) -> None:  # fmt: skip
+    dec = src.bind("r", sub.decode)
+    one = [
+        f"{ind}    x, off, e = {dec}(buf, off, end)",
+        f"{ind}    if e: _sub_errors({name!r}, errs, e)",
+    ]
+    if not repeated:
+        src.dec += [line.replace(f"{ind}    ", ind, 1) for line in one]
+        src.dec.append(f"{ind}{v} = x")
+        return
+    src.dec.append(f"{ind}{v} = []")
+    if count is None:
+        src.dec.append(f"{ind}while off < end:")
+    else:
+        src.dec += [
+            f"{ind}n = {count}",
+            f"{ind}if n < 0: raise BadValue({name + ': negative count'!r})",
+        ]
+        if sub.fixed_size is not None:
+            src.dec.append(
+                f"{ind}if off + n * {sub.fixed_size} > end: "
+                f"raise _truncated({name!r}, n * {sub.fixed_size}, off, end)"
+            )
+        src.dec.append(f"{ind}for _ in range(n):")
+    src.dec += [*one, f"{ind}    {v}.append(x)"]
 
-    def check_count(obj: Any, n: int) -> None:
-        if s.count == TO_END:
-            return
-        if isinstance(s.count, str):
-            want = getattr(obj, s.count) + s.plus
-            if want != n:
-                raise LocalProtocolError(
-                    f"{name}: {n} items but {s.count} + {s.plus} = {want}"
-                )
-        elif isinstance(s.count, int) and s.count != n:
-            raise LocalProtocolError(f"{name}: {n} items, layout says {s.count}")
 
+def _emit_encoder(src: _Source, name: str, s: Spec, fmt: Format | None,
+                  sub: Layout | None) -> None:  # fmt: skip
+    enc = src.bind("e", sub.encode if sub is not None else fmt.encode)  # type: ignore[union-attr]
     if s.length is not None:
-        length_field = s.length
+        src.enc += [
+            f"    v = obj.{name}",
+            f"    _check_len({name!r}, len(v), obj.{s.length})",
+            "    out.append(bytes(v))",
+        ]
+    elif s.count is not None:
+        src.enc.append(f"    v = obj.{name}")
+        if isinstance(s.count, int):
+            src.enc.append(f"    _check_len({name!r}, len(v), {s.count})")
+        elif s.count != TO_END:
+            src.enc.append(
+                f"    _check_len({name!r}, len(v), obj.{s.count} + {s.plus})"
+            )
+        src.enc.append(f"    out.extend([{enc}(x) for x in v])")
+    elif s.optional:
+        src.enc += [
+            f"    v = obj.{name}",
+            f"    if v is not None: out.append({enc}(v))",
+        ]
+    else:
+        src.enc.append(f"    out.append({enc}(obj.{name}))")
 
-        def emit_bytes(obj: Any, out: bytearray) -> None:
-            v = getattr(obj, name)
-            if len(v) != getattr(obj, length_field):
-                raise LocalProtocolError(
-                    f"{name}: {len(v)} bytes, {length_field} disagrees"
-                )
-            out += v
 
-        return emit_bytes
-
-    if s.count is not None:
-
-        def emit_list(obj: Any, out: bytearray) -> None:
-            items = getattr(obj, name)
-            check_count(obj, len(items))
-            for item in items:
-                out += enc(item)
-
-        return emit_list
-
-    def emit_one(obj: Any, out: bytearray) -> None:
-        v = getattr(obj, name)
-        if v is None and s.optional:
-            return
-        out += enc(v)
-
-    return emit_one
+def _emit_bits(src: _Source, fmt: Format, group: list[tuple[str, int, int]]) -> None:
+    dec = src.bind("d", fmt.decode)
+    enc = src.bind("e", fmt.encode)
+    size = fmt.size
+    label = "/".join(n for n, _, _ in group)
+    src.dec += [
+        f"    if off + {size} > end: raise _truncated({label!r}, {size}, off, end)",
+        f"    w = {dec}(buf, off)",
+        f"    off += {size}",
+    ]
+    parts = []
+    for gname, hi, lo in group:
+        mask = (1 << (hi - lo + 1)) - 1
+        v = f"v{len(src.var)}"
+        src.var[gname] = v
+        src.dec.append(f"    {v} = (w >> {lo}) & {mask}")
+        parts.append(f"_check_bits({gname!r}, obj.{gname}, {mask}) << {lo}")
+    src.enc.append(f"    out.append({enc}({' | '.join(parts)}))")
 
 
 def _compile(cls: type) -> Layout:
     specs = field_specs(cls)
-    names: list[str] = []
-    steps: list[_Step] = []
-    emitters: list[_Emit] = []
+    owner = cls.__name__
+    src = _Source(cls)
     fixed: int | None = 0
     i = 0
-    owner = cls.__name__
     while i < len(specs):
         name, s = specs[i]
         if s.bits is not None:
@@ -385,54 +362,68 @@ def _compile(cls: type) -> Layout:
                     break
                 used |= mask
                 group.append((gname, hi, lo))
-                names.append(gname)
                 i += 1
-            steps.append(_bits_step(fmt, group))
-            emitters.append(_bits_emit(fmt, group))
+            _emit_bits(src, fmt, group)
             if fixed is not None:
                 fixed += fmt.size
             continue
 
+        v = f"v{len(src.var)}"
         sub = layout_of(s.fmt) if isinstance(s.fmt, type) and is_record(s.fmt) else None
-        count = (
-            _count_getter(names, s.count, s.plus, f"{owner}.{name}")
-            if s.count is not None and s.count != TO_END
-            else None
-        )
-        step: _Step
+        vfmt = s.fmt if isinstance(s.fmt, Format) else None
+        if sub is None and vfmt is None:
+            raise LocalProtocolError(f"{owner}.{name}: {s.fmt!r} is no format")
+        count = _count_expr(src, owner, name, s)
+        ind = "    "
+        if s.optional:
+            src.dec += ["    if off >= end:", f"        {v} = None", "    else:"]
+            ind = "        "
+            fixed = None
         if s.length is not None:
-            step = _bytes_step(name, _count_getter(names, s.length, 0, owner))
+            if s.length not in src.var:
+                raise LocalProtocolError(
+                    f"{owner}.{name}: length field must come first"
+                )
+            src.dec += [
+                f"{ind}n = _count({name!r}, {src.var[s.length]}, 0)",
+                f"{ind}nxt = off + n",
+                f"{ind}if nxt > end: raise _truncated({name!r}, n, off, end)",
+                f"{ind}{v} = bytes(buf[off:nxt])",
+                f"{ind}off = nxt",
+            ]
             fixed = None
         elif sub is not None:
-            step = _record_step(name, sub, count, s.count == TO_END)
+            _emit_record(src, name, v, sub, count, s.count is not None, ind)
             if s.count is None and sub.fixed_size is not None and fixed is not None:
                 fixed += sub.fixed_size
-            elif not isinstance(s.count, int) or sub.fixed_size is None:
-                fixed = None
-            elif fixed is not None:
+            elif (
+                isinstance(s.count, int)
+                and sub.fixed_size is not None
+                and fixed is not None
+            ):
                 fixed += s.count * sub.fixed_size
-        else:
-            if not isinstance(s.fmt, Format):
-                raise LocalProtocolError(f"{owner}.{name}: {s.fmt!r} is no format")
-            fmt = s.fmt
-            if s.count == TO_END:
-                step = _to_end_step(name, fmt)
-                fixed = None
-            elif count is not None:
-                step = _list_step(name, fmt, count)
-                if isinstance(s.count, int) and fixed is not None:
-                    fixed += s.count * fmt.size
-                else:
-                    fixed = None
             else:
-                step = _value_step(name, fmt)
-                if fixed is not None:
-                    fixed += fmt.size
-        if s.optional:
-            step = _optional(step)
-            fixed = None
-        names.append(name)
-        steps.append(step)
-        emitters.append(_emitter(name, s, names, sub))
+                fixed = None
+        elif vfmt is None:  # pragma: no cover - excluded above
+            raise LocalProtocolError(f"{owner}.{name}: no format")
+        elif s.count is not None:
+            _emit_list(src, name, v, vfmt, count, ind)
+            if isinstance(s.count, int) and fixed is not None:
+                fixed += s.count * vfmt.size
+            else:
+                fixed = None
+        else:
+            _emit_value(src, name, v, vfmt, ind)
+            if fixed is not None:
+                fixed += vfmt.size
+        src.var[name] = v
+        _emit_encoder(src, name, s, vfmt, sub)
         i += 1
-    return Layout(cls, tuple(names), tuple(steps), tuple(emitters), fixed)
+
+    names = tuple(name for name, _ in specs)
+    args = ", ".join(src.var[n] for n in names)
+    src.dec.append(f"    return cls({args}), off, errs")
+    src.enc.append('    return b"".join(out)')
+    text = "\n".join(src.dec) + "\n\n" + "\n".join(src.enc) + "\n"
+    exec(compile(text, f"<layout {cls.__module__}.{cls.__qualname__}>", "exec"), src.ns)  # noqa: S102
+    return Layout(cls, names, src.ns["decode"], src.ns["encode"], fixed, text)

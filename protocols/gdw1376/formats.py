@@ -16,10 +16,11 @@ decimal string for the ≤ 10 significant digits these formats carry).
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from protocols.errors import BadValue, LocalProtocolError
 
@@ -37,6 +38,8 @@ _TO_BCD: Final[bytes] = bytes((n // 10) * 16 + n % 10 for n in range(100))
 
 def _invalid(buf: Buffer, off: int, size: int, name: str) -> None:
     """Classify a field that failed BCD decoding: absent (``None``) or BadValue."""
+    if off < len(buf) and buf[off] == ABSENT:  # the usual EE fill: no copy needed
+        return
     chunk = bytes(buf[off : off + size])
     if len(chunk) < size:
         raise BadValue(f"{name}: needs {size} bytes, {len(chunk)} left")
@@ -96,6 +99,54 @@ def _u6(b: Buffer, o: int) -> int:
     return -1 if (lo | hi) < 0 else lo + 1000000 * hi
 
 
+# Two BCD bytes (as one little-endian 16-bit word) -> 0..9999. Invalid entries are
+# hugely negative, so a sum that includes one stays negative whatever the others are.
+_INVALID: Final = -(10**13)
+_BCD1: Final[list[int]] = [_INVALID if v < 0 else v for v in _BCD]
+_BCD2: Final[list[int]] = [
+    _INVALID
+    if _BCD[w & 0xFF] < 0 or _BCD[w >> 8] < 0
+    else _BCD[w & 0xFF] + 100 * _BCD[w >> 8]
+    for w in range(65536)
+]
+_WORDS: dict[tuple[int, int], struct.Struct] = {}
+
+
+def _words(size: int, n: int) -> struct.Struct:
+    key = (size, n)
+    found = _WORDS.get(key)
+    if found is None:
+        found = struct.Struct("<" + ("HH" if size == 4 else "HHB") * n)
+        if n <= 256:  # bounded cache: one entry per (size, count) actually seen
+            _WORDS[key] = found
+    return found
+
+
+def _many4(b: Buffer, o: int, n: int, div: int) -> list[float | None]:
+    w = _words(4, n).unpack_from(b, o)
+    t = _BCD2
+    return [
+        v / div if v >= 0 else None
+        for v in (
+            t[lo] + 10000 * t[hi] for lo, hi in zip(w[0::2], w[1::2], strict=True)
+        )
+    ]
+
+
+def _many5(b: Buffer, o: int, n: int, div: int) -> list[float | None]:
+    w = _words(5, n).unpack_from(b, o)
+    t, t1 = _BCD2, _BCD1
+    out: list[float | None] = []
+    for k in range(0, 3 * n, 3):
+        v = t[w[k]] + 10000 * t[w[k + 1]] + 100000000 * t1[w[k + 2]]
+        out.append(v / div if v >= 0 else None)
+    return out
+
+
+# Unrolled list decoders of unsigned BCD numbers, for A.11 / A.13 / A.27 and A.14
+# (the energy registers that make up most reading traffic).
+_MANY: Final = {4: _many4, 5: _many5}
+
 _UNSIGNED: Final[dict[int, Callable[[Buffer, int], int]]] = {
     1: _u1,
     2: _u2,
@@ -106,15 +157,25 @@ _UNSIGNED: Final[dict[int, Callable[[Buffer, int], int]]] = {
 }
 
 
+_B1: Final = [bytes((_TO_BCD[n],)) for n in range(100)]  # 0..99 -> one BCD byte
+_B2: Final = [bytes((_TO_BCD[n % 100], _TO_BCD[n // 100])) for n in range(10000)]
+# n (already range-checked) -> its little-endian BCD bytes, per field size.
+_PACK: Final[dict[int, Callable[[int], bytes]]] = {
+    1: lambda n: _B1[n],
+    2: lambda n: _B2[n],
+    3: lambda n: _B2[n % 10000] + _B1[n // 10000],
+    4: lambda n: _B2[n % 10000] + _B2[n // 10000],
+    5: lambda n: _B2[n % 10000] + _B2[n // 10000 % 10000] + _B1[n // 100000000],
+    6: lambda n: _B2[n % 10000] + _B2[n // 10000 % 10000] + _B2[n // 100000000],
+}
+
+
 def bcd_le(value: int, size: int) -> bytes:
     """Encode a non-negative integer as ``size`` BCD bytes, low byte first."""
     if value < 0 or value >= 100**size:
         raise LocalProtocolError(f"{value} does not fit {size} BCD bytes")
-    out = bytearray(size)
-    for i in range(size):
-        value, pair = divmod(value, 100)
-        out[i] = _TO_BCD[pair]
-    return bytes(out)
+    # The decimal digits of the number are its BCD nibbles, high byte first.
+    return bytes.fromhex(f"{value:0{2 * size}d}")[::-1]
 
 
 def bcd_digits(buf: Buffer, off: int, size: int) -> str:
@@ -143,6 +204,9 @@ class Format:
     digits: int = 0
     scale: int = 0
     signed: bool = False
+    #: ``(buf, offset, count) -> list``: many consecutive values at once, where a
+    #: format has a faster way than one call per value (the bulk reading formats).
+    decode_many: Callable[[Buffer, int, int], list[Any]] | None = None
 
     def __repr__(self) -> str:
         return f"Format({self.name})"
@@ -193,20 +257,35 @@ def _number(
                 v = -v
             return v / divisor if scale else v
 
+    absent = b"\xee" * size
+    pack = _PACK[size]
+
     def encode(value: Any) -> bytes:
         if value is None:
-            return b"\xee" * size
+            return absent
         n = round(value * divisor) if scale else int(value)
-        negative = n < 0
-        if negative and not signed:
-            raise LocalProtocolError(f"{name}: {value} is negative")
-        n = abs(n)
-        if n >= limit:
+        if 0 <= n < limit:
+            return pack(n)
+        if n >= 0 or not signed:
             raise LocalProtocolError(f"{name}: {value} is out of range")
-        out = bytearray(bcd_le(n, size))
-        if negative:
-            out[last] |= 0x80
+        if -n >= limit:
+            raise LocalProtocolError(f"{name}: {value} is out of range")
+        out = bytearray(pack(-n))
+        out[last] |= 0x80
         return bytes(out)
+
+    many = _MANY.get(size) if scale and not signed else None
+    decode_many = None
+    if many is not None:
+        m = many
+
+        def decode_many(b: Buffer, o: int, n: int) -> list[Any]:
+            values = m(b, o, n, divisor)
+            if None in values:  # absent (EE fill) or invalid: classify each
+                for k, v in enumerate(values):
+                    if v is None and b[o + k * size] != ABSENT:
+                        _invalid(b, o + k * size, size, name)
+            return values
 
     return Format(
         name,
@@ -219,6 +298,7 @@ def _number(
         digits,
         scale,
         signed,
+        decode_many,
     )
 
 
@@ -347,8 +427,7 @@ def _a4_encode(value: int | None) -> bytes:
 # --- calendar formats ----------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class DayTime:
+class DayTime(NamedTuple):
     """A.16 (ss mm hh DD) and A.18 (mm hh DD; ``second`` is None): no month or year."""
 
     day: int
@@ -357,8 +436,7 @@ class DayTime:
     second: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class MonthTime:
+class MonthTime(NamedTuple):
     """A.17: mm hh DD MM (no year)."""
 
     month: int
@@ -367,8 +445,7 @@ class MonthTime:
     minute: int
 
 
-@dataclass(frozen=True, slots=True)
-class YearMonth:
+class YearMonth(NamedTuple):
     """A.21: MM YY."""
 
     year: int
@@ -378,16 +455,14 @@ class YearMonth:
         return f"{self.year:04d}-{self.month:02d}"
 
 
-@dataclass(frozen=True, slots=True)
-class DayHour:
+class DayHour(NamedTuple):
     """A.24: hh DD."""
 
     day: int
     hour: int
 
 
-@dataclass(frozen=True, slots=True)
-class GeoAngle:
+class GeoAngle(NamedTuple):
     """A.28: longitude or latitude as degrees, minutes and seconds (0.01 s).
 
     ``negative`` is the F flag: west longitude or south latitude.
@@ -401,8 +476,8 @@ class GeoAngle:
 
 def _digits(b: Buffer, o: int, n: int, name: str) -> list[int] | None:
     """``n`` BCD bytes as a list of 0..99 values, or None when absent."""
-    out = [_BCD[b[o + i]] for i in range(n)]
-    if min(out) < 0:
+    out = [_BCD[x] for x in b[o : o + n]]
+    if len(out) < n or min(out) < 0:
         _invalid(b, o, n, name)
         return None
     return out
@@ -431,8 +506,15 @@ def _a15_encode(v: datetime | None) -> bytes:
 
 
 def _a16_decode(b: Buffer, o: int) -> DayTime | None:
-    d = _digits(b, o, 4, "A.16")
-    return None if d is None else DayTime(d[3], d[2], d[1], d[0])
+    t = _BCD
+    ss = t[b[o]]
+    mi = t[b[o + 1]]
+    hh = t[b[o + 2]]
+    dd = t[b[o + 3]]
+    if (ss | mi | hh | dd) < 0:
+        _invalid(b, o, 4, "A.16")
+        return None
+    return DayTime(dd, hh, mi, ss)
 
 
 def _a16_encode(v: DayTime | None) -> bytes:

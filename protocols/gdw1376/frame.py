@@ -31,7 +31,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from protocols.errors import (
     BadChecksum,
@@ -46,7 +46,7 @@ from protocols.errors import (
     UnknownFunction,
 )
 from protocols.gdw1376.formats import A16, Buffer, DayTime
-from protocols.gdw1376.registry import Dir, lookup
+from protocols.gdw1376.registry import REGISTRY, Dir, lookup
 
 START: Final = 0x68
 END: Final = 0x16
@@ -57,7 +57,8 @@ MAX_L1: Final = 16383  # network channels (Std-2013 §4.3.3.1)
 HEADER_SIZE: Final = 14
 ALL_POINTS: Final = 0xFFFF  # DA1 = FF, DA2 = 00: every valid measuring point
 
-_HEADER = struct.Struct("<BHHBBHHBBB")
+HEADER_STRUCT = struct.Struct("<BHHBBHHBBB")
+_A1: Final = tuple(f"{b:02X}" for b in range(256))  # A1 byte -> its two digits
 
 
 class BadProtocolId(FrameError):
@@ -156,12 +157,11 @@ def seq(pseq: int, *, con: bool = False, tpv: bool = False, fir: bool = True,
 # --- frame objects -------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Tp:
+class Tp(NamedTuple):
     """Time label 时间标签 (Std-2013 §4.3.4.6.4): PFC, send time (A.16), delay (min)."""
 
     pfc: int
-    send_time: DayTime
+    send_time: DayTime | None
     delay: int
 
 
@@ -180,21 +180,168 @@ class DataUnit:
     raw: bytes | None = field(default=None, compare=False)
 
 
-@dataclass(slots=True)
 class Frame:
-    """A decoded 1376.1 frame. Bit fields are exposed as properties."""
+    """A 1376.1 frame: link-layer fields, data units and AUX. Bits are properties.
 
-    c: int
-    a1: str  # region code digits as printed on the terminal label, e.g. "0171"
-    a2: int
-    a3: int
-    afn: int
-    seq: int
-    units: list[DataUnit]
-    pw: bytes | None = None
-    ec: tuple[int, int] | None = None
-    tp: Tp | None = None
-    raw: bytes = field(default=b"", compare=False, repr=False)
+    A frame decoded from the wire decodes its data units on first access of
+    :attr:`units`: the link layer (envelope, C, A, AFN, SEQ, AUX) is all a host needs
+    to confirm a heartbeat or route a frame, and it costs a fraction of the units.
+    Equality ignores ``raw``.
+    """
+
+    __slots__ = ("_a1", "_aux", "_end", "_units", "a2", "a3", "afn", "c", "raw", "seq")
+
+    def __init__(
+        self,
+        c: int,
+        a1: str,  # region code digits as printed on the terminal label, e.g. "0171"
+        a2: int,
+        a3: int,
+        afn: int,
+        seq: int,
+        units: list[DataUnit] | None = None,
+        pw: bytes | None = None,
+        ec: tuple[int, int] | None = None,
+        tp: Tp | None = None,
+        raw: bytes = b"",
+        units_end: int = 0,
+    ) -> None:
+        self.c = c
+        self.a1 = a1
+        self.a2 = a2
+        self.a3 = a3
+        self.afn = afn
+        self.seq = seq
+        self._units = units
+        # (PW, EC, Tp or its 6 raw bytes), or None: most frames carry no AUX.
+        self._aux: tuple[bytes | None, tuple[int, int] | None, Tp | bytes | None] | None
+        self._aux = None if pw is None and ec is None and tp is None else (pw, ec, tp)
+        self.raw = raw
+        self._end = units_end  # end of the DA/DT area in raw, for lazy decoding
+
+    @classmethod
+    def from_wire(
+        cls,
+        c: int,
+        a1: int,
+        a2: int,
+        a3: int,
+        afn: int,
+        seq: int,
+        raw: bytes,
+        units_end: int,
+        pw: bytes | None,
+        ec: tuple[int, int] | None,
+        tp: bytes | None,
+    ) -> Frame:
+        """A frame from verified wire bytes: A1 as its LE word, Tp still raw."""
+        f = cls.__new__(cls)
+        f.c = c
+        f._a1 = a1
+        f.a2 = a2
+        f.a3 = a3
+        f.afn = afn
+        f.seq = seq
+        f.raw = raw
+        f._end = units_end
+        f._units = None
+        f._aux = None if pw is None and ec is None and tp is None else (pw, ec, tp)
+        return f
+
+    @property
+    def a1(self) -> str:
+        """Region code (行政区划码) digits as printed on the terminal label."""
+        a1 = self._a1
+        return _A1[a1 >> 8] + _A1[a1 & 0xFF]
+
+    @a1.setter
+    def a1(self, value: str) -> None:
+        if len(value) != 4:
+            raise LocalProtocolError(f"A1 {value!r} is not 4 digits")
+        try:
+            self._a1 = int(value, 16)
+        except ValueError:
+            raise LocalProtocolError(f"A1 {value!r} is not 4 digits") from None
+
+    @property
+    def address(self) -> tuple[int, int]:
+        """(A1 word, A2): the terminal's identity, cheap to hash."""
+        return self._a1, self.a2
+
+    @property
+    def pw(self) -> bytes | None:
+        """Message authentication code (PW) of a downlink frame."""
+        return None if self._aux is None else self._aux[0]
+
+    @pw.setter
+    def pw(self, value: bytes | None) -> None:
+        self._set_aux(value, self.ec, self.tp)
+
+    @property
+    def ec(self) -> tuple[int, int] | None:
+        """Event counters (EC1 important, EC2 normal), sent with ACD=1."""
+        return None if self._aux is None else self._aux[1]
+
+    @ec.setter
+    def ec(self, value: tuple[int, int] | None) -> None:
+        self._set_aux(self.pw, value, self.tp)
+
+    @property
+    def tp(self) -> Tp | None:
+        """Time label (Tp); decoded from the wire on first access."""
+        if self._aux is None:
+            return None
+        pw, ec, tp = self._aux
+        if tp is None or isinstance(tp, Tp):
+            return tp
+        send: DayTime | None
+        try:
+            send = A16.decode(tp, 1)
+        except BadValue:  # a garbled send time does not make the frame unusable
+            send = None
+        decoded = Tp(tp[0], send, tp[5])
+        self._aux = (pw, ec, decoded)
+        return decoded
+
+    @tp.setter
+    def tp(self, value: Tp | None) -> None:
+        self._set_aux(self.pw, self.ec, value)
+
+    def _set_aux(
+        self, pw: bytes | None, ec: tuple[int, int] | None, tp: Tp | None
+    ) -> None:
+        self._aux = None if pw is None and ec is None and tp is None else (pw, ec, tp)
+
+    @property
+    def units(self) -> list[DataUnit]:
+        units = self._units
+        if units is None:
+            d = 1 if self.c & DIR_BIT else 0
+            units = decode_units(self.afn, d, self.raw, HEADER_SIZE, self._end)
+            self._units = units
+        return units
+
+    @units.setter
+    def units(self, value: list[DataUnit]) -> None:
+        self._units = value
+
+    def _key(self) -> tuple[object, ...]:
+        return (self.c, self.a1, self.a2, self.a3, self.afn, self.seq, self.units,
+                self.pw, self.ec, self.tp)  # fmt: skip
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Frame):
+            return NotImplemented
+        return self._key() == other._key()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return (
+            f"Frame(c={self.c:#04x}, a1={self.a1!r}, a2={self.a2}, a3={self.a3}, "
+            f"afn={self.afn:#04x}, seq={self.seq:#04x}, units={self.units!r}, "
+            f"pw={self.pw!r}, ec={self.ec!r}, tp={self.tp!r})"
+        )
 
     # control
     @property
@@ -279,6 +426,16 @@ _FNS: Final[dict[int, tuple[int, ...]]] = {
 
 
 _P0: Final = (0,)
+_DA_DT: Final = struct.Struct("<HH")
+# DA (LE 16-bit) -> points; filled on first use, at most 65536 entries.
+_PNS: dict[int, tuple[int, ...]] = {}
+
+
+def _pns_cached(da: int) -> tuple[int, ...]:
+    pns = _PNS.get(da)
+    if pns is None:
+        pns = _PNS[da] = pns_of(da & 0xFF, da >> 8)
+    return pns
 
 
 def pns_of(da1: int, da2: int) -> tuple[int, ...]:
@@ -320,6 +477,14 @@ def _da_group(pn: int) -> int:
     return -1 if pn == 0 else -2 if pn == ALL_POINTS else (pn - 1) // 8
 
 
+def _is_product(pairs: Sequence[tuple[int, int]], i: int, k: int) -> bool:
+    pset = sorted({p for p, _ in pairs[i:k]})
+    fset = sorted({f for _, f in pairs[i:k]})
+    if len(pset) * len(fset) != k - i:
+        return False
+    return [(p, f) for p in pset for f in fset] == list(pairs[i:k])
+
+
 def encode_identifiers(pairs: Sequence[tuple[int, int]]) -> list[tuple[bytes, int]]:
     """Pack (pn, Fn) pairs into as few DA/DT identifiers as the rules allow.
 
@@ -327,22 +492,24 @@ def encode_identifiers(pairs: Sequence[tuple[int, int]]) -> list[tuple[bytes, in
     identifier when they lie in one DA group and one DT group and form the full
     pn-major product of their points and Fns (Std-2013 §4.3.4.5 ordering).
     """
+    n = len(pairs)
+    if n == 1:  # the usual single-unit request or answer
+        da1, da2 = da_of(pairs[0][0])
+        dt1, dt2 = dt_of(pairs[0][1])
+        return [(bytes((da1, da2, dt1, dt2)), 1)]
     out: list[tuple[bytes, int]] = []
     i = 0
-    n = len(pairs)
     while i < n:
         pn, fn = pairs[i]
         dg, tg = _da_group(pn), (fn - 1) // 8
         j = i + 1
         while j < n and _da_group(pairs[j][0]) == dg and (pairs[j][1] - 1) // 8 == tg:
             j += 1
-        # Largest prefix of pairs[i:j] that is a full pn-major product.
+        # Largest prefix of pairs[i:j] that is a full pn-major product (usually the
+        # whole run: many points of one Fn, or many Fns of one point).
         best = 1
         for k in range(j, i + 1, -1):
-            chunk = pairs[i:k]
-            pset = sorted({p for p, _ in chunk})
-            fset = sorted({f for _, f in chunk})
-            if [(p, f) for p in pset for f in fset] == list(chunk):
+            if _is_product(pairs, i, k):
                 best = k - i
                 break
         chunk = pairs[i : i + best]
@@ -399,7 +566,17 @@ def decode_frame(data: Buffer, dialect: Dialect = STANDARD) -> Frame:
 
 def decode_checked(data: bytes, dialect: Dialect = STANDARD) -> Frame:
     """Decode a frame whose envelope (delimiters, lengths, CS) is already verified."""
-    _, l_a, _, _, c, a1, a2, a3, afn, sq = _HEADER.unpack_from(data)
+    return frame_from_header(data, HEADER_STRUCT.unpack_from(data), dialect)
+
+
+def frame_from_header(
+    data: bytes, header: tuple[int, ...], dialect: Dialect = STANDARD
+) -> Frame:
+    """The link layer of a verified frame, from its unpacked 14-byte header.
+
+    Raises Truncated when AUX does not fit; data units are decoded lazily.
+    """
+    _, l_a, _, _, c, a1, a2, a3, afn, sq = header
     end = 6 + (l_a >> 2)  # offset of CS
     up = c & DIR_BIT
     tp = ec = pw = None
@@ -407,8 +584,7 @@ def decode_checked(data: bytes, dialect: Dialect = STANDARD) -> Frame:
         end -= 6
         if end < HEADER_SIZE:
             raise Truncated("no room for Tp")
-        send = A16.decode(data, end + 1)
-        tp = Tp(data[end], send, data[end + 5])
+        tp = data[end : end + 6]  # decoded on first access of Frame.tp
     if up:
         if c & ACD_BIT:
             end -= 2
@@ -420,8 +596,7 @@ def decode_checked(data: bytes, dialect: Dialect = STANDARD) -> Frame:
         if end < HEADER_SIZE:
             raise Truncated("no room for PW")
         pw = data[end : end + dialect.pw_len]
-    units = decode_units(afn, 1 if up else 0, data, HEADER_SIZE, end)
-    return Frame(c, f"{a1:04X}", a2, a3, afn, sq, units, pw, ec, tp, data)
+    return Frame.from_wire(c, a1, a2, a3, afn, sq, data, end, pw, ec, tp)
 
 
 def decode_units(afn: int, d: int, buf: Buffer, off: int, end: int) -> list[DataUnit]:
@@ -436,23 +611,26 @@ def decode_units(afn: int, d: int, buf: Buffer, off: int, end: int) -> list[Data
             err = Truncated(f"{end - off} bytes left, a DA/DT needs 4")
             units.append(DataUnit(-1, -1, None, err, bytes(buf[off:end])))
             break
-        da1, da2, dt1, dt2 = buf[off], buf[off + 1], buf[off + 2], buf[off + 3]
-        try:
-            pns = pns_of(da1, da2)
-            fns = _FNS.get(dt2 << 8 | dt1) or fns_of(dt1, dt2)
-            if not fns:
-                raise BadValue("DT names no Fn")
-        except BadValue as exc:
-            units.append(DataUnit(-1, -1, None, exc, bytes(buf[off:end])))
-            break
+        da, dt = _DA_DT.unpack_from(buf, off)
+        pns = _PNS.get(da)
+        fns = _FNS.get(dt)
+        if pns is None or not fns:
+            try:
+                pns = _pns_cached(da)
+                fns = fns_of(dt & 0xFF, dt >> 8)
+                if not fns:
+                    raise BadValue("DT names no Fn")
+            except BadValue as exc:
+                units.append(DataUnit(-1, -1, None, exc, bytes(buf[off:end])))
+                break
         off += 4
         for pn in pns:
             for fn in fns:
                 start = off
                 try:
-                    spec = lookup(afn, fn, d)
+                    spec = REGISTRY.get((afn, fn, d)) or lookup(afn, fn, d)
                     if spec.layout is None:
-                        units.append(DataUnit(pn, fn))
+                        units.append(DataUnit(pn, fn, None, None, None))
                         continue
                     obj, off, errs = spec.layout.decode(buf, off, end)
                 except (UnknownFunction, RemoteProtocolError) as exc:
@@ -469,7 +647,7 @@ def decode_units(afn: int, d: int, buf: Buffer, off: int, end: int) -> list[Data
                         )
                     )
                 else:
-                    units.append(DataUnit(pn, fn, obj))
+                    units.append(DataUnit(pn, fn, obj, None, None))
     return units
 
 
@@ -486,7 +664,7 @@ def encode_units(afn: int, d: int, units: Sequence[DataUnit]) -> bytes:
             if u.raw is not None and u.error is not None:
                 out += u.raw
                 continue
-            spec = lookup(afn, u.fn, d)
+            spec = REGISTRY.get((afn, u.fn, d)) or lookup(afn, u.fn, d)
             if spec.layout is None:
                 if u.data is not None:
                     raise LocalProtocolError(f"AFN{afn:02X} F{u.fn} carries no data")
@@ -505,11 +683,8 @@ def encode_frame(frame: Frame, dialect: Dialect = STANDARD) -> bytes:
     """Build the wire bytes of a frame (PW defaults to zeros where AFN needs one)."""
     up = frame.c & DIR_BIT
     body = bytearray()
-    try:
-        a1 = int(frame.a1, 16)
-    except ValueError:
-        raise LocalProtocolError(f"A1 {frame.a1!r} is not 4 digits") from None
-    if len(frame.a1) != 4 or not 0 <= frame.a2 <= 0xFFFF or not 0 <= frame.a3 <= 0xFF:
+    a1 = frame.address[0]
+    if not 0 <= frame.a2 <= 0xFFFF or not 0 <= frame.a3 <= 0xFF:
         raise LocalProtocolError(f"bad address {frame.a1}/{frame.a2}/{frame.a3}")
     body += struct.pack(
         "<BHHBBB", frame.c, a1, frame.a2, frame.a3, frame.afn, frame.seq

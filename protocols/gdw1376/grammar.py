@@ -114,6 +114,8 @@ A15 = _BcdDigits(Bytes(5))  # mm hh DD MM YY, digits in display order YYMMDDhhmm
 A20 = _BcdDigits(Bytes(3))
 Tp = Struct("pfc" / Int8ul, "send_time" / _BcdDigits(Bytes(4)), "delay" / Int8ul)
 
+#: AFN02 F3 heartbeat of a 2013 terminal: the clock (A.1, ss mm hh DD WM YY).
+Afn02F3 = Struct("clock" / _BcdDigits(Bytes(6)))
 #: AFN0C F33 response unit (Std-2013 §5.12, PROTOCOLS.md §1.11).
 Afn0cF33 = Struct(
     "read_time" / A15,
@@ -152,9 +154,10 @@ def parse(frame: bytes, payload: Any = None, *, units: int = 1,
           tp: bool = False, ec: bool = False) -> dict[str, Any]:  # fmt: skip
     """Parse a frame with the reference grammar.
 
-    ``payload`` is the struct of each unit's data (None when units carry none),
-    ``units`` how many (identifier, payload) pairs follow one another; AUX sizes are
-    given by the caller, as the reference grammar knows no catalogue.
+    ``payload`` is the struct of each unit's data (None when units carry none);
+    ``units`` data units follow one identifier whose DA names that many points (one
+    unit: an ordinary single identifier). AUX sizes are given by the caller, as the
+    reference grammar knows no catalogue.
     """
     link = LinkFrame.parse(frame)
     user = UserData.parse(link.user.value)
@@ -168,7 +171,7 @@ def parse(frame: bytes, payload: Any = None, *, units: int = 1,
 
 @cache
 def units_struct(payload: Any, units: int) -> Any:
-    """``units`` × (identifier, payload) as one struct."""
+    """One identifier followed by ``units`` payloads (Std-2013 §4.3.4.5 order)."""
     if payload is None:
-        return Array(units, Struct("id" / Identifier))
-    return Array(units, Struct("id" / Identifier, "data" / payload))
+        return Struct("id" / Identifier)
+    return Struct("id" / Identifier, "data" / Array(units, payload))

@@ -8,18 +8,28 @@ waits for a length declared by garbage that fails these checks.
 
 from __future__ import annotations
 
+import struct
 from typing import Final
 
-from protocols.errors import BadChecksum, BadDelimiter, BadLength
+from protocols.errors import BadChecksum, BadDelimiter, BadLength, ProtocolError
 from protocols.gdw1376.frame import (
+    ACD_BIT,
+    DIR_BIT,
     END,
+    HEADER_STRUCT,
     MIN_L1,
     STANDARD,
     START,
+    TPV_BIT,
     BadProtocolId,
     Dialect,
+    Frame,
+    frame_from_header,
 )
-from protocols.scanner import Buffer, Scanner
+from protocols.scanner import Buffer, Discarded, Scanner
+
+_HEAD = struct.Struct("<BHHB")  # 68 L L 68
+_ACD_UP: Final = DIR_BIT | ACD_BIT
 
 
 class Gdw1376Framer:
@@ -36,27 +46,30 @@ class Gdw1376Framer:
 
     def probe(self, buf: Buffer, i: int, n: int) -> int:
         avail = n - i
-        if avail < 6:
-            if avail >= 3:
-                self._check_l(buf[i + 1] | buf[i + 2] << 8)
-            if avail >= 5 and buf[i + 1 : i + 3] != buf[i + 3 : i + 5]:
+        if avail >= 6:
+            l_a: int
+            _, l_a, l_b, second = _HEAD.unpack_from(buf, i)
+            if second != START:
+                raise BadDelimiter("second 68 missing")
+            if l_a != l_b:
                 raise BadLength("L fields differ")
-            return 0
-        if buf[i + 5] != START:
-            raise BadDelimiter("second 68 missing")
-        l_a = buf[i + 1] | buf[i + 2] << 8
-        if l_a != buf[i + 3] | buf[i + 4] << 8:
+            l1 = l_a >> 2
+            if l_a & 3 not in self._ids or not MIN_L1 <= l1 <= self._max_l1:
+                self._check_l(l_a)  # raises with the precise reason
+            if avail < l1 + 8:
+                return 0
+            cs_at = i + 6 + l1
+            if sum(buf[i + 6 : cs_at]) & 0xFF != buf[cs_at]:
+                raise BadChecksum("CS mismatch")
+            if buf[cs_at + 1] != END:
+                raise BadDelimiter("end 16 missing")
+            return l1 + 8
+        # A partial header: reject what is already impossible, else wait.
+        if avail >= 3:
+            self._check_l(buf[i + 1] | buf[i + 2] << 8)
+        if avail >= 5 and buf[i + 1 : i + 3] != buf[i + 3 : i + 5]:
             raise BadLength("L fields differ")
-        l1 = self._check_l(l_a)
-        length = l1 + 8
-        if avail < length:
-            return 0
-        cs_at = i + 6 + l1
-        if sum(buf[i + 6 : cs_at]) & 0xFF != buf[cs_at]:
-            raise BadChecksum("CS mismatch")
-        if buf[cs_at + 1] != END:
-            raise BadDelimiter("end 16 missing")
-        return length
+        return 0
 
     def _check_l(self, l_a: int) -> int:
         if l_a & 3 not in self._ids:
@@ -65,6 +78,64 @@ class Gdw1376Framer:
         if not MIN_L1 <= l1 <= self._max_l1:
             raise BadLength(f"L1 = {l1}")
         return l1
+
+
+class FrameReader:
+    """A 1376.1 byte stream in, link-decoded frames and discards out.
+
+    The scanner and :func:`~protocols.gdw1376.frame.decode_checked` in one, with a
+    fused path for the usual read on a quiet link (exactly one whole frame): the
+    header is unpacked once, checked and turned into a :class:`Frame`. Anything else
+    goes through the hunting scanner. A frame whose envelope is sound but whose AUX
+    does not fit is reported as discarded.
+    """
+
+    __slots__ = ("_ids", "_max", "_pw", "dialect", "scanner")
+
+    def __init__(self, dialect: Dialect = STANDARD) -> None:
+        self.dialect = dialect
+        self.scanner = Scanner(Gdw1376Framer(dialect))
+        self._ids = dialect.protocol_ids
+        self._max = dialect.max_l1 + 8
+        self._pw = dialect.pw_afns if dialect.pw_len else frozenset()
+
+    def feed(self, data: bytes) -> list[Frame | Discarded]:
+        n = len(data)
+        if n >= MIN_L1 + 8 and data[0] == START and not self.scanner.held:
+            head = HEADER_STRUCT.unpack_from(data)
+            _, l_a, l_b, second, c, a1, a2, a3, afn, sq = head
+            if (
+                (l_a >> 2) + 8 == n <= self._max
+                and l_a == l_b
+                and second == START
+                and l_a & 3 in self._ids
+                and data[-1] == END
+                and sum(data[6:-2]) & 0xFF == data[-2]
+            ):
+                if not sq & TPV_BIT and (
+                    c & _ACD_UP != _ACD_UP if c & DIR_BIT else afn not in self._pw
+                ):  # no AUX: the usual heartbeat, login or response
+                    return [Frame.from_wire(c, a1, a2, a3, afn, sq, data, n - 2,
+                                            None, None, None)]  # fmt: skip
+                try:
+                    return [frame_from_header(data, head, self.dialect)]
+                except ProtocolError as exc:
+                    return [Discarded(exc.reason, data)]
+        out: list[Frame | Discarded] = []
+        for ev in self.scanner.feed(data):
+            if isinstance(ev, Discarded):
+                out.append(ev)
+                continue
+            try:
+                out.append(
+                    frame_from_header(ev, HEADER_STRUCT.unpack_from(ev), self.dialect)
+                )
+            except ProtocolError as exc:
+                out.append(Discarded(exc.reason, ev))
+        return out
+
+    def flush(self, reason: str = "incomplete") -> Discarded | None:
+        return self.scanner.flush(reason)
 
 
 def scanner(dialect: Dialect = STANDARD) -> Scanner:

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
-from protocols.errors import FrameError, LocalProtocolError
+from protocols.errors import LocalProtocolError
 from protocols.gdw1376 import build
 from protocols.gdw1376.events import (
     NEED_DATA,
@@ -47,15 +47,14 @@ from protocols.gdw1376.frame import (
     Frame,
     Func,
     Tp,
-    decode_checked,
     encode_frame,
 )
 from protocols.gdw1376.registry import AFN
-from protocols.gdw1376.scanner import Gdw1376Framer
+from protocols.gdw1376.scanner import FrameReader
 from protocols.gdw1376.units.afn00 import PerUnitConfirm
 from protocols.gdw1376.units.afn02 import HEARTBEAT, LOGIN, LOGOUT
 from protocols.gdw1376.units.afn02 import Heartbeat as HeartbeatData
-from protocols.scanner import Discarded, Scanner
+from protocols.scanner import Discarded
 
 MAX_RETRIES: Final = 3  # Std-2013 §4.3.4.3.5
 
@@ -97,7 +96,7 @@ class MasterSession:
         self.config = config or SessionConfig()
         if not 0 <= self.config.retries <= MAX_RETRIES:
             raise LocalProtocolError(f"retries must be 0..{MAX_RETRIES}")
-        self.scanner = Scanner(Gdw1376Framer(self.config.dialect))
+        self.reader = FrameReader(self.config.dialect)
         #: (A1, A2) of the terminal once it has logged in.
         self.address: tuple[str, int] | None = None
         self.ec: tuple[int, int] | None = None
@@ -113,22 +112,17 @@ class MasterSession:
 
     def receive_data(self, data: bytes, now: float) -> None:
         """Feed bytes from the transport."""
-        for ev in self.scanner.feed(data):
+        for ev in self.reader.feed(data):
             if isinstance(ev, Discarded):
                 self._events.append(FrameDiscarded(ev.reason, ev.data))
             else:
                 self.receive_frame(ev, now)
 
-    def receive_frame(self, raw: bytes, now: float) -> None:
-        """Feed one frame whose envelope a scanner has already verified."""
-        try:
-            frame = decode_checked(raw, self.config.dialect)
-        except FrameError as exc:
-            self._events.append(FrameDiscarded(exc.reason, raw))
-            return
+    def receive_frame(self, frame: Frame, now: float) -> None:
+        """Feed one link-decoded frame (e.g. from a protocol-detecting host)."""
         self.frames_in += 1
         if not frame.up:
-            self._events.append(FrameDiscarded("wrong_direction", raw))
+            self._events.append(FrameDiscarded("wrong_direction", frame.raw))
             return
         if frame.ec is not None and frame.ec != self.ec:
             previous, self.ec = self.ec, frame.ec

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
-from protocols.errors import FrameError, LocalProtocolError
+from protocols.errors import LocalProtocolError
 from protocols.gdw1376 import build
 from protocols.gdw1376.events import (
     NEED_DATA,
@@ -42,14 +42,13 @@ from protocols.gdw1376.frame import (
     DataUnit,
     Dialect,
     Frame,
-    decode_checked,
     encode_frame,
     encode_units,
 )
 from protocols.gdw1376.registry import AFN
-from protocols.gdw1376.scanner import Gdw1376Framer
+from protocols.gdw1376.scanner import FrameReader
 from protocols.gdw1376.units.afn02 import HEARTBEAT, LOGIN
-from protocols.scanner import Discarded, Scanner
+from protocols.scanner import Discarded
 
 _OVERHEAD: Final = 8 + 2 + 6  # C A AFN SEQ + EC + Tp: the most a response adds
 
@@ -75,7 +74,7 @@ class TerminalSession:
 
     def __init__(self, config: TerminalConfig) -> None:
         self.config = config
-        self.scanner = Scanner(Gdw1376Framer(config.dialect))
+        self.reader = FrameReader(config.dialect)
         self.online = False
         self.ec: tuple[int, int] | None = None
         self._events: deque[TerminalEvent] = deque()
@@ -132,16 +131,11 @@ class TerminalSession:
     # --- host API ------------------------------------------------------------------
 
     def receive_data(self, data: bytes, now: float) -> None:
-        for ev in self.scanner.feed(data):
+        for ev in self.reader.feed(data):
             if isinstance(ev, Discarded):
                 self._events.append(FrameDiscarded(ev.reason, ev.data))
-                continue
-            try:
-                frame = decode_checked(ev, self.config.dialect)
-            except FrameError as exc:
-                self._events.append(FrameDiscarded(exc.reason, ev))
-                continue
-            self._frame(frame, ev, now)
+            else:
+                self._frame(ev, ev.raw, now)
 
     def next_event(self) -> TerminalEvent | _NeedData:
         return self._events.popleft() if self._events else NEED_DATA

@@ -43,7 +43,7 @@ def test_frames_any_split_with_preambles(how: str, chunks: list[bytes]) -> None:
     assert events == [T12, T13, T17, T18_BODY, T19], how
     assert s.pending == 0
     assert s.discarded_bytes == 0
-    assert s.frames == 5
+    assert sum(isinstance(e, bytes) for e in events) == 5
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from protocols.gdw1376.frame import Dialect
+from protocols.gdw1376.frame import Dialect, Frame
 from protocols.gdw1376.scanner import scanner
 from protocols.scanner import Discarded
 from tests.feeding import GARBAGE, feed_all, splits
@@ -101,3 +101,24 @@ def test_random_splits_lose_nothing(cuts: list[int], noise: bytes) -> None:
     s = scanner()
     events = feed_all(s.feed, [c for c in chunks if c])
     assert frames_of(events)[-2:] == [LOGIN, HEARTBEAT]
+
+
+GDW_VECTORS = [f"T{i:02d}" for i in range(1, 12)]
+
+
+@pytest.mark.parametrize("name", GDW_VECTORS)
+def test_frame_reader_fast_and_slow_paths_agree(name: str) -> None:
+    from protocols.gdw1376 import decode_frame
+    from protocols.gdw1376.scanner import FrameReader
+    from tests.vectors import vector
+
+    raw = vector(name)
+    [fast] = FrameReader().feed(raw)  # one whole frame: the fused path
+    slow_reader = FrameReader()
+    slow = feed_all(slow_reader.feed, [raw[:3], raw[3:]])  # split: the hunting path
+    assert slow == [fast]
+    assert fast == decode_frame(raw)
+    other = slow[0]
+    assert isinstance(other, Frame)
+    assert isinstance(fast, Frame)
+    assert (fast.tp, fast.ec, fast.pw) == (other.tp, other.ec, other.pw)
