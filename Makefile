@@ -41,10 +41,9 @@ fuzz: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m benchmarks.codec --output docs/benchmarks.md
 
+DEMO_ARGS ?= --concentrators 50 --meters 8 --duration 60
 demo: $(STAMP)
-	@echo "make demo arrives with the connection server (issue 3)."
-	@echo "Until then, try:  $(VENV)/bin/headend decode '68 32 00 32 00 68 C9 71 01 22 08 00 02 78 00 00 01 00 E0 16'"
-	$(VENV)/bin/headend decode '68 32 00 32 00 68 C9 71 01 22 08 00 02 78 00 00 01 00 E0 16'
+	$(VENV)/bin/headend demo $(DEMO_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -65,6 +66,72 @@ def decode(
         else:
             console.print(tree(obj, raw))
     raise typer.Exit(1 if failed else 0)
+
+
+@app.command()
+def serve(
+    host: Annotated[
+        str | None, typer.Option(help="Address to listen on for terminals.")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(help="Terminal port (default 10000).")
+    ] = None,
+    api_port: Annotated[
+        int | None, typer.Option(help="HTTP API port (default 8080).")
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="Worker processes sharing the ports (SO_REUSEPORT)."),
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(help="TOML configuration file (see config/headend.toml)."),
+    ] = None,
+    worker_index: Annotated[int | None, typer.Option(hidden=True)] = None,
+) -> None:
+    """Run the head-end: accept concentrators, keep them online, serve the API."""
+    import asyncio  # noqa: PLC0415
+
+    from headend import app as headend_app  # noqa: PLC0415
+    from headend import log  # noqa: PLC0415
+    from headend.config import load_settings  # noqa: PLC0415
+    from headend.workers import supervise  # noqa: PLC0415
+
+    try:
+        settings = load_settings(config, host=host, port=port, api_port=api_port,
+                                 workers=workers)  # fmt: skip
+    except (ValueError, FileNotFoundError) as exc:
+        raise typer.BadParameter(str(exc)) from None
+    log.setup(settings.log_format, settings.log_level)
+    if settings.workers > 1 and worker_index is None:
+        argv = [a for a in sys.argv[1:] if a]
+        raise typer.Exit(supervise(settings, argv))
+    with asyncio.Runner(loop_factory=headend_app.event_loop_factory()) as runner:
+        runner.run(headend_app.run(settings, worker_index or 0))
+
+
+@app.command()
+def demo(
+    concentrators: Annotated[int, typer.Option(min=1, max=5000)] = 50,
+    meters: Annotated[int, typer.Option(min=1, max=256)] = 8,
+    duration: Annotated[float, typer.Option(min=5, max=3600)] = 60.0,
+    profile: str = "field",
+) -> None:
+    """Run the head-end and a simulator fleet on this machine and show live status."""
+    from headend.demo import run  # noqa: PLC0415
+
+    raise typer.Exit(run(concentrators, meters, duration, profile))
+
+
+@app.command(
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    add_help_option=False,
+)
+def simulate(ctx: typer.Context) -> None:
+    """Run a simulator fleet of concentrators and meters (see --help)."""
+    from simulators.fleet import main as fleet_main  # noqa: PLC0415
+
+    raise typer.Exit(fleet_main(list(ctx.args)))
 
 
 def main() -> None:

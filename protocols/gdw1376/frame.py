@@ -661,8 +661,10 @@ def encode_units(afn: int, d: int, units: Sequence[DataUnit]) -> bytes:
     for ident, count in encode_identifiers([(u.pn, u.fn) for u in units]):
         out += ident
         for u in units[i : i + count]:
-            if u.raw is not None and u.error is not None:
-                out += u.raw
+            if u.raw is not None and (u.error is not None or u.data is None):
+                out += (
+                    u.raw
+                )  # kept from the wire, or encoded ahead of time by the caller
                 continue
             spec = REGISTRY.get((afn, u.fn, d)) or lookup(afn, u.fn, d)
             if spec.layout is None:

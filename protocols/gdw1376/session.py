@@ -17,7 +17,6 @@ Time is an argument (``now``, any monotonic clock in seconds).
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Final
@@ -90,7 +89,24 @@ class SessionConfig:
 
 
 class MasterSession:
-    """Master side of one terminal connection (see the module docstring)."""
+    """Master side of one terminal connection (see the module docstring).
+
+    Slotted and lazily allocated: a head-end holds tens of thousands of these.
+    """
+
+    __slots__ = (
+        "_events",
+        "_next_id",
+        "_out",
+        "_pending",
+        "_pfc",
+        "address",
+        "config",
+        "ec",
+        "frames_in",
+        "frames_out",
+        "reader",
+    )
 
     def __init__(self, config: SessionConfig | None = None) -> None:
         self.config = config or SessionConfig()
@@ -100,7 +116,9 @@ class MasterSession:
         #: (A1, A2) of the terminal once it has logged in.
         self.address: tuple[str, int] | None = None
         self.ec: tuple[int, int] | None = None
-        self._events: deque[MasterEvent] = deque()
+        # A list, not a deque: it is drained after every read and an empty deque
+        # costs ten times the memory.
+        self._events: list[MasterEvent] = []
         self._out = bytearray()
         self._pending: dict[int, _Pending] = {}  # by PSEQ
         self._pfc = 0
@@ -133,12 +151,13 @@ class MasterSession:
             self._response(frame, now)
 
     def next_event(self) -> MasterEvent | _NeedData:
-        return self._events.popleft() if self._events else NEED_DATA
+        return self._events.pop(0) if self._events else NEED_DATA
 
     def events(self) -> list[MasterEvent]:
         """Drain every queued event."""
-        out = list(self._events)
-        self._events.clear()
+        out = self._events
+        if out:
+            self._events = []
         return out
 
     def data_to_send(self) -> bytes:

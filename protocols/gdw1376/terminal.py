@@ -244,7 +244,13 @@ class TerminalSession:
         return encode_frame(frame, self.config.dialect)
 
     def _answer(self, request: Frame, wire: bytes) -> None:
-        self._cache[request.pseq] = (request.raw, wire)
+        # Keep the answers to the last two requests only: enough for a retransmitted
+        # request (same PSEQ) and bounded whatever the answers weigh.
+        cache = self._cache
+        cache.pop(request.pseq, None)
+        cache[request.pseq] = (request.raw, wire)
+        while len(cache) > 2:
+            del cache[next(iter(cache))]
         self._out += wire
 
     def _split(self, afn: int, units: list[DataUnit]) -> list[list[DataUnit]]:
@@ -254,7 +260,10 @@ class TerminalSession:
         chunks: list[list[DataUnit]] = [[]]
         used = 0
         for u in units:
-            size = len(encode_units(afn, 1, [u]))
+            if u.raw is not None and u.data is None:  # already encoded by the caller
+                size = 4 + len(u.raw)
+            else:
+                size = len(encode_units(afn, 1, [u]))
             if chunks[-1] and used + size > budget:
                 chunks.append([])
                 used = 0

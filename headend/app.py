@@ -1,0 +1,140 @@
+"""Composition root of one head-end worker: listener, sweeper, API, signals, shutdown.
+
+Start order: connections (and their sweeper) → sibling-worker link → TCP listener →
+serial ports → API. SIGTERM/SIGINT stop it gracefully: stop accepting, let in-flight
+requests finish (``limits.drain_timeout``), close every link, stop the API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import structlog
+import uvicorn
+
+from headend.api.http import build_app
+from headend.cluster import Cluster
+from headend.config import Settings
+from headend.connections import Connections
+
+log = structlog.get_logger("headend.app")
+
+
+class _ApiServer(uvicorn.Server):
+    """uvicorn in our loop; the head-end, not uvicorn, owns the process signals."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def bind(
+    host: str, port: int, *, reuse_port: bool, backlog: int = 4096
+) -> socket.socket:
+    """A listening TCP socket; SO_REUSEPORT lets several workers share the port."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    sock.listen(backlog)
+    sock.setblocking(False)
+    return sock
+
+
+@dataclass
+class Worker:
+    """One running worker (also what tests drive directly)."""
+
+    settings: Settings
+    index: int = 0
+    connections: Connections = field(init=False)
+    cluster: Cluster = field(init=False)
+    port: int = field(init=False, default=0)
+    api_port: int = field(init=False, default=0)
+    _server: asyncio.Server | None = field(init=False, default=None)
+    _api: _ApiServer | None = field(init=False, default=None)
+    _api_task: asyncio.Task[None] | None = field(init=False, default=None)
+    _serial: list[asyncio.BaseTransport] = field(init=False, default_factory=list)
+
+    async def start(self) -> None:
+        s = self.settings
+        loop = asyncio.get_running_loop()
+        self.connections = Connections(s)
+        self.connections.start()
+        self.cluster = Cluster(self.connections, self.index, s.workers, s.runtime_dir)
+        await self.cluster.start()
+        reuse = s.workers > 1
+        sock = bind(s.host, s.port, reuse_port=reuse)
+        self.port = sock.getsockname()[1]
+        self._server = await loop.create_server(self.connections.protocol, sock=sock)
+        for port in s.serial:
+            from headend.serial import open_serial  # noqa: PLC0415 - optional transport
+
+            self._serial.append(await open_serial(self.connections, port))
+        api_sock = bind(s.api_host, s.api_port, reuse_port=reuse, backlog=256)
+        self.api_port = api_sock.getsockname()[1]
+        config = uvicorn.Config(
+            build_app(self.cluster, s),
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+        )
+        self._api = _ApiServer(config)
+        self._api_task = loop.create_task(
+            self._api.serve(sockets=[api_sock]), name="api"
+        )
+        log.info(
+            "worker_started", worker=self.index, port=self.port, api_port=self.api_port
+        )
+
+    async def stop(self) -> None:
+        """Graceful stop: no new links, drain requests, close links, stop the API."""
+        if self._server is not None:
+            self._server.close()
+        left = await self.connections.drain(within=self.settings.limits.drain_timeout)
+        for transport in self._serial:
+            transport.close()
+        if self._server is not None:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(5):
+                    await self._server.wait_closed()
+        if self._api is not None and self._api_task is not None:
+            self._api.should_exit = True
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(5):
+                    await self._api_task
+        await self.cluster.stop()
+        await self.connections.stop()
+        log.info("worker_stopped", worker=self.index, requests_abandoned=left)
+
+
+async def run(settings: Settings, index: int = 0) -> None:
+    """Run one worker until SIGTERM or SIGINT."""
+    worker = Worker(settings, index)
+    await worker.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+        await worker.stop()
+
+
+def event_loop_factory() -> type[asyncio.AbstractEventLoop] | None:
+    """Uvloop's loop when it is installed (ARCHITECTURE.md), else asyncio's."""
+    try:
+        import uvloop  # noqa: PLC0415
+    except ImportError:
+        return None
+    return uvloop.Loop

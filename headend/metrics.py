@@ -1,0 +1,103 @@
+"""Every Prometheus metric of the head-end, declared here and nowhere else (STYLE H5).
+
+Labels are bounded enums (AFN, reason, result); a terminal address is never a label.
+With ``--workers N`` the supervisor sets ``PROMETHEUS_MULTIPROC_DIR`` and each worker
+writes its samples there; whichever worker answers ``/metrics`` aggregates them all.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Final
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+AFN_LABELS: Final = tuple(f"{afn:02X}" for afn in range(0x11))
+
+CONNECTIONS_OPEN = Gauge(
+    "headend_connections_open",
+    "TCP/serial connections open, logged in or not",
+    multiprocess_mode="livesum",
+)
+TERMINALS_ONLINE = Gauge(
+    "headend_terminals_online",
+    "Terminals logged in (在线终端)",
+    multiprocess_mode="livesum",
+)
+LOGINS = Counter(
+    "headend_logins_total", "Terminal logins (AFN02 F1, or a first heartbeat)"
+)
+LOGOUTS = Counter("headend_logouts_total", "Terminal logouts (AFN02 F2)")
+HEARTBEATS = Counter("headend_heartbeats_total", "Heartbeats confirmed (AFN02 F3)")
+REPLACED = Counter(
+    "headend_sessions_replaced_total",
+    "Logins for an address already online: the old connection was replaced",
+)
+CLOSED = Counter(
+    "headend_connections_closed_total", "Connections closed, by reason", ["reason"]
+)
+FRAMES_IN = Counter("headend_frames_in_total", "Frames received, by AFN", ["afn"])
+FRAMES_OUT = Counter("headend_frames_out_total", "Frames sent, by AFN", ["afn"])
+BYTES_IN = Counter("headend_bytes_in_total", "Bytes received from terminals")
+BYTES_OUT = Counter("headend_bytes_out_total", "Bytes sent to terminals")
+DECODE_ERRORS = Counter(
+    "headend_decode_errors_total",
+    "Discarded bytes runs and bad frames, by reason",
+    ["reason"],
+)
+REQUESTS = Counter(
+    "headend_requests_total",
+    "Requests to terminals, by AFN and result",
+    ["afn", "result"],
+)
+REQUEST_SECONDS = Histogram(
+    "headend_request_seconds",
+    "Time from sending a request to its answer",
+    ["afn"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60, 120),
+)
+TIMEOUTS = Counter("headend_request_timeouts_total", "Requests that got no answer")
+RETRIES = Counter(
+    "headend_request_retries_total", "Request retransmissions (same PSEQ)"
+)
+QUEUE_DEPTH = Gauge(
+    "headend_request_queue_depth",
+    "Requests waiting for a terminal's in-flight window",
+    multiprocess_mode="livesum",
+)
+IN_FLIGHT = Gauge(
+    "headend_requests_in_flight",
+    "Requests sent and not yet answered",
+    multiprocess_mode="livesum",
+)
+
+# Pre-bound children: no label lookup on the per-frame path.
+FRAMES_IN_BY_AFN: Final = {
+    i: FRAMES_IN.labels(afn=label) for i, label in enumerate(AFN_LABELS)
+}
+FRAMES_OUT_BY_AFN: Final = {
+    i: FRAMES_OUT.labels(afn=label) for i, label in enumerate(AFN_LABELS)
+}
+FRAMES_IN_OTHER: Final = FRAMES_IN.labels(afn="other")
+FRAMES_OUT_OTHER: Final = FRAMES_OUT.labels(afn="other")
+
+
+def afn_label(afn: int) -> str:
+    return AFN_LABELS[afn] if 0 <= afn < len(AFN_LABELS) else "other"
+
+
+def exposition() -> tuple[bytes, str]:
+    """The current metrics in the text format, aggregated over workers if any."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+    return generate_latest(), CONTENT_TYPE_LATEST
