@@ -95,7 +95,9 @@ class Connections:
         #: Monotonic seconds, refreshed by the sweeper and on demand (cheap to read).
         self.now = self.loop.time()
         self.accepting = True
+        self.tally = metrics.Tally()
         self._sweeper: asyncio.Task[None] | None = None
+        self._next_watchdog = 0.0
 
     # --- lifecycle -----------------------------------------------------------------
 
@@ -159,17 +161,18 @@ class Connections:
     # --- event handlers --------------------------------------------------------------
 
     def _on_heartbeat(self, conn: TerminalConnection, ev: MasterEvent) -> None:
-        metrics.FRAMES_IN_BY_AFN[_HEARTBEAT].inc()
-        metrics.FRAMES_OUT_BY_AFN[0].inc()
-        metrics.HEARTBEATS.inc()
+        tally = self.tally
+        tally.frames_in[_HEARTBEAT] += 1
+        tally.frames_out[0] += 1
+        tally.heartbeats += 1
         if conn.key is None:  # a terminal that kept its link up across our restart
             assert isinstance(ev, Heartbeat)  # noqa: S101 - dispatch by type
             self._login(conn, ev.frame.address, "login_by_heartbeat")
 
     def _on_login(self, conn: TerminalConnection, ev: MasterEvent) -> None:
         assert isinstance(ev, Login)  # noqa: S101 - dispatch by type
-        metrics.FRAMES_IN_BY_AFN[_HEARTBEAT].inc()
-        metrics.FRAMES_OUT_BY_AFN[0].inc()
+        self.tally.frame_in(_HEARTBEAT)
+        self.tally.frame_out(0)
         self._login(conn, ev.frame.address, "login")
 
     def _login(self, conn: TerminalConnection, key: tuple[int, int], kind: str) -> None:
@@ -212,7 +215,7 @@ class Connections:
 
     def _on_logout(self, conn: TerminalConnection, ev: MasterEvent) -> None:
         metrics.LOGOUTS.inc()
-        metrics.FRAMES_IN_BY_AFN[_HEARTBEAT].inc()
+        self.tally.frame_in(_HEARTBEAT)
         if conn.key is not None:
             self.record("logout", conn)
         # The confirm is written after dispatch; close once it has been flushed.
@@ -225,8 +228,7 @@ class Connections:
     def _on_report(self, conn: TerminalConnection, ev: MasterEvent) -> None:
         assert isinstance(ev, Report | EventsPending)  # noqa: S101 - dispatch by type
         if isinstance(ev, Report):
-            afn = ev.frame.afn
-            (metrics.FRAMES_IN_BY_AFN.get(afn) or metrics.FRAMES_IN_OTHER).inc()
+            self.tally.frame_in(ev.frame.afn)
         else:
             self.record("events_pending", conn, ec1=ev.ec1, ec2=ev.ec2)
         for handler in self.report_handlers:
@@ -248,23 +250,20 @@ class Connections:
             metrics.REQUEST_SECONDS.labels(afn=afn).observe(self.now - request.sent_at)
             if isinstance(ev, Response):
                 answer = Answer("data", ev.frames)
-                for f in ev.frames:
-                    (
-                        metrics.FRAMES_IN_BY_AFN.get(f.afn) or metrics.FRAMES_IN_OTHER
-                    ).inc()
+                self.tally.frame_in(request.afn, len(ev.frames))
             elif isinstance(ev, Confirmed):
                 answer = Answer("confirmed", (ev.frame,))
-                metrics.FRAMES_IN_BY_AFN[0].inc()
+                self.tally.frame_in(0)
             else:
                 answer = Answer("denied", (ev.frame,), ev.reason)
-                metrics.FRAMES_IN_BY_AFN[0].inc()
+                self.tally.frame_in(0)
             metrics.REQUESTS.labels(afn=afn, result=answer.kind).inc()
             _settle(request, answer=answer)
         self._pump(conn)
 
     def _on_unmatched(self, conn: TerminalConnection, ev: MasterEvent) -> None:
         assert isinstance(ev, Unmatched)  # noqa: S101 - dispatch by type
-        (metrics.FRAMES_IN_BY_AFN.get(ev.frame.afn) or metrics.FRAMES_IN_OTHER).inc()
+        self.tally.frame_in(ev.frame.afn)
         metrics.DECODE_ERRORS.labels(reason="unmatched_response").inc()
 
     # --- requests --------------------------------------------------------------------
@@ -325,9 +324,7 @@ class Connections:
                 conn.inflight = {}
             conn.inflight[rid] = request
             metrics.IN_FLIGHT.inc()
-            (
-                metrics.FRAMES_OUT_BY_AFN.get(request.afn) or metrics.FRAMES_OUT_OTHER
-            ).inc()
+            self.tally.frame_out(request.afn)
             self.timed.add(conn)
             conn.write(session.data_to_send())
         if not queue:
@@ -373,6 +370,7 @@ class Connections:
             await asyncio.sleep(interval)
             self.now = self.loop.time()
             self.sweep(self.now)
+            self.tally.flush()
 
     def sweep(self, now: float) -> None:
         """One pass of the watchdogs and request timers (the sweeper calls it)."""
@@ -392,8 +390,14 @@ class Connections:
                 events = session.events()
                 if events:
                     self.dispatch(conn, events)
-        login_limit = now - self.limits.login_timeout
-        idle_limit = now - self.limits.idle_timeout
+        if now < self._next_watchdog:
+            return
+        # Watchdogs look at every link, so they run a few times per timeout, not at
+        # every tick: at 20,000 links a pass costs milliseconds.
+        limits = self.limits
+        self._next_watchdog = now + min(limits.login_timeout, limits.idle_timeout) / 8
+        login_limit = now - limits.login_timeout
+        idle_limit = now - limits.idle_timeout
         for conn in list(self.open):
             if conn.closing is not None:
                 continue

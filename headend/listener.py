@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
-from headend import metrics
 from headend.pipeline import Queue, Request
 from protocols.detect import detecting_scanner
 from protocols.gdw1376.frame import decode_checked
@@ -82,7 +81,7 @@ class TerminalConnection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         manager = self.manager
         self.last_seen = now = manager.now
-        metrics.BYTES_IN.inc(len(data))
+        manager.tally.bytes_in += len(data)
         session = self.session
         if session is None:
             session = self._detect_protocol(data, now)
@@ -107,7 +106,7 @@ class TerminalConnection(asyncio.Protocol):
         if transport is None or transport.is_closing():
             return
         transport.write(data)  # type: ignore[attr-defined]
-        metrics.BYTES_OUT.inc(len(data))
+        self.manager.tally.bytes_out += len(data)
         if transport.get_write_buffer_size() > self.manager.limits.write_buffer_limit:  # type: ignore[attr-defined]
             self.close("write_overflow")
 

@@ -90,6 +90,49 @@ FRAMES_IN_OTHER: Final = FRAMES_IN.labels(afn="other")
 FRAMES_OUT_OTHER: Final = FRAMES_OUT.labels(afn="other")
 
 
+class Tally:
+    """Per-frame counts kept as plain integers on the hot path.
+
+    A Prometheus increment takes a lock and, with several workers, writes a shared
+    file: too dear five times per heartbeat. The connection code adds to these
+    integers and the sweeper (and ``/metrics``) pushes the sums to Prometheus.
+    """
+
+    __slots__ = ("bytes_in", "bytes_out", "frames_in", "frames_out", "heartbeats")
+
+    def __init__(self) -> None:
+        self.bytes_in = 0
+        self.bytes_out = 0
+        self.heartbeats = 0
+        self.frames_in = [0] * (len(AFN_LABELS) + 1)  # by AFN, then "other"
+        self.frames_out = [0] * (len(AFN_LABELS) + 1)
+
+    def frame_in(self, afn: int, n: int = 1) -> None:
+        self.frames_in[afn if 0 <= afn < len(AFN_LABELS) else -1] += n
+
+    def frame_out(self, afn: int, n: int = 1) -> None:
+        self.frames_out[afn if 0 <= afn < len(AFN_LABELS) else -1] += n
+
+    def flush(self) -> None:
+        if self.bytes_in:
+            BYTES_IN.inc(self.bytes_in)
+            self.bytes_in = 0
+        if self.bytes_out:
+            BYTES_OUT.inc(self.bytes_out)
+            self.bytes_out = 0
+        if self.heartbeats:
+            HEARTBEATS.inc(self.heartbeats)
+            self.heartbeats = 0
+        for counts, children, other in (
+            (self.frames_in, FRAMES_IN_BY_AFN, FRAMES_IN_OTHER),
+            (self.frames_out, FRAMES_OUT_BY_AFN, FRAMES_OUT_OTHER),
+        ):
+            for i, n in enumerate(counts):
+                if n:
+                    (children[i] if i < len(AFN_LABELS) else other).inc(n)
+                    counts[i] = 0
+
+
 def afn_label(afn: int) -> str:
     return AFN_LABELS[afn] if 0 <= afn < len(AFN_LABELS) else "other"
 

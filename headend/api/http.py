@@ -110,6 +110,7 @@ def build_app(cluster: Cluster, settings: Settings) -> FastAPI:
 
     @app.get("/metrics")
     async def prometheus(request: Request) -> Response:
+        cluster.connections.tally.flush()
         body, content_type = metrics.exposition()
         return Response(body, media_type=content_type)
 

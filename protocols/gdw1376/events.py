@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Final
 
 from protocols.gdw1376.frame import DataUnit, Frame
+from protocols.gdw1376.units.afn02 import Heartbeat as HeartbeatClock
 from protocols.scanner import Discarded
 
 
@@ -40,10 +41,19 @@ class Logout:
 
 @dataclass(frozen=True, slots=True)
 class Heartbeat:
-    """AFN02 F3 from the terminal; confirmed. ``clock`` is None for 2009 terminals."""
+    """AFN02 F3 from the terminal; confirmed.
+
+    ``clock`` (the terminal's clock, 2013 terminals only) is decoded when asked for:
+    most heartbeats are only counted.
+    """
 
     frame: Frame
-    clock: datetime | None
+
+    @property
+    def clock(self) -> datetime | None:
+        units = self.frame.units
+        data = units[0].data if units else None
+        return data.clock if isinstance(data, HeartbeatClock) else None
 
 
 @dataclass(frozen=True, slots=True)

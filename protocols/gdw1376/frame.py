@@ -313,6 +313,17 @@ class Frame:
         self._aux = None if pw is None and ec is None and tp is None else (pw, ec, tp)
 
     @property
+    def fn(self) -> int | None:
+        """Fn of the first data unit, read from its DT without decoding any unit."""
+        if self._units is None and self._end >= HEADER_SIZE + 4:
+            raw = self.raw
+            fns = _FNS.get(raw[16] | raw[17] << 8)
+            if fns:
+                return fns[0]
+        units = self.units
+        return units[0].fn if units else None
+
+    @property
     def units(self) -> list[DataUnit]:
         units = self._units
         if units is None:

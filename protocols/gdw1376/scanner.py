@@ -90,35 +90,51 @@ class FrameReader:
     does not fit is reported as discarded.
     """
 
-    __slots__ = ("_ids", "_max", "_pw", "dialect", "scanner")
+    # Two slots: a head-end holds one reader per connection, tens of thousands. What
+    # depends only on the dialect is shared, and the hunting scanner is created the
+    # first time a read is not exactly one whole frame.
+    __slots__ = ("_p", "_scanner")
 
     def __init__(self, dialect: Dialect = STANDARD) -> None:
-        self.dialect = dialect
-        self.scanner = Scanner(Gdw1376Framer(dialect))
-        self._ids = dialect.protocol_ids
-        self._max = dialect.max_l1 + 8
-        self._pw = dialect.pw_afns if dialect.pw_len else frozenset()
+        self._p = _shared(dialect)
+        self._scanner: Scanner | None = None
+
+    @property
+    def dialect(self) -> Dialect:
+        return self._p.dialect
+
+    @property
+    def scanner(self) -> Scanner:
+        if self._scanner is None:
+            self._scanner = Scanner(self._p.framer)
+        return self._scanner
+
+    @property
+    def held(self) -> bytes:
+        """Bytes of a frame whose end has not arrived yet."""
+        return self._scanner.held if self._scanner is not None else b""
 
     def feed(self, data: bytes) -> list[Frame | Discarded]:
         n = len(data)
-        if n >= MIN_L1 + 8 and data[0] == START and not self.scanner.held:
+        p = self._p
+        if n >= MIN_L1 + 8 and data[0] == START and not self.held:
             head = HEADER_STRUCT.unpack_from(data)
             _, l_a, l_b, second, c, a1, a2, a3, afn, sq = head
             if (
-                (l_a >> 2) + 8 == n <= self._max
+                (l_a >> 2) + 8 == n <= p.max_frame
                 and l_a == l_b
                 and second == START
-                and l_a & 3 in self._ids
+                and l_a & 3 in p.ids
                 and data[-1] == END
                 and sum(data[6:-2]) & 0xFF == data[-2]
             ):
                 if not sq & TPV_BIT and (
-                    c & _ACD_UP != _ACD_UP if c & DIR_BIT else afn not in self._pw
+                    c & _ACD_UP != _ACD_UP if c & DIR_BIT else afn not in p.pw
                 ):  # no AUX: the usual heartbeat, login or response
                     return [Frame.from_wire(c, a1, a2, a3, afn, sq, data, n - 2,
                                             None, None, None)]  # fmt: skip
                 try:
-                    return [frame_from_header(data, head, self.dialect)]
+                    return [frame_from_header(data, head, p.dialect)]
                 except ProtocolError as exc:
                     return [Discarded(exc.reason, data)]
         out: list[Frame | Discarded] = []
@@ -135,7 +151,30 @@ class FrameReader:
         return out
 
     def flush(self, reason: str = "incomplete") -> Discarded | None:
-        return self.scanner.flush(reason)
+        return self._scanner.flush(reason) if self._scanner is not None else None
+
+
+class _Shared:
+    """What every reader of one dialect shares."""
+
+    __slots__ = ("dialect", "framer", "ids", "max_frame", "pw")
+
+    def __init__(self, dialect: Dialect) -> None:
+        self.dialect = dialect
+        self.framer = Gdw1376Framer(dialect)
+        self.ids = dialect.protocol_ids
+        self.max_frame = dialect.max_l1 + 8
+        self.pw = dialect.pw_afns if dialect.pw_len else frozenset()
+
+
+_SHARED: dict[Dialect, _Shared] = {}
+
+
+def _shared(dialect: Dialect) -> _Shared:
+    found = _SHARED.get(dialect)
+    if found is None:
+        found = _SHARED[dialect] = _Shared(dialect)
+    return found
 
 
 def scanner(dialect: Dialect = STANDARD) -> Scanner:

@@ -52,10 +52,11 @@ from protocols.gdw1376.registry import AFN
 from protocols.gdw1376.scanner import FrameReader
 from protocols.gdw1376.units.afn00 import PerUnitConfirm
 from protocols.gdw1376.units.afn02 import HEARTBEAT, LOGIN, LOGOUT
-from protocols.gdw1376.units.afn02 import Heartbeat as HeartbeatData
 from protocols.scanner import Discarded
 
 MAX_RETRIES: Final = 3  # Std-2013 §4.3.4.3.5
+# Shared, never mutated: the pending table of a session that has sent nothing yet.
+_NONE_PENDING: Final[dict[int, _Pending]] = {}
 
 
 @dataclass(slots=True)
@@ -119,8 +120,8 @@ class MasterSession:
         # A list, not a deque: it is drained after every read and an empty deque
         # costs ten times the memory.
         self._events: list[MasterEvent] = []
-        self._out = bytearray()
-        self._pending: dict[int, _Pending] = {}  # by PSEQ
+        self._out = b""  # the empty bytes object is shared: an idle link costs nothing
+        self._pending: dict[int, _Pending] = _NONE_PENDING  # by PSEQ; a dict once used
         self._pfc = 0
         self._next_id = 0
         self.frames_in = 0
@@ -161,8 +162,8 @@ class MasterSession:
         return out
 
     def data_to_send(self) -> bytes:
-        out = bytes(self._out)
-        self._out.clear()
+        out = self._out
+        self._out = b""
         return out
 
     @property
@@ -195,6 +196,8 @@ class MasterSession:
         r = self.config.retries if retries is None else retries
         if not 0 <= r <= MAX_RETRIES:
             raise LocalProtocolError(f"retries must be 0..{MAX_RETRIES}")
+        if self._pending is _NONE_PENDING:
+            self._pending = {}
         self._pending[pseq] = _Pending(self._next_id, afn, a1, a2, pseq, wire, t, r,
                                        now + t)  # fmt: skip
         self._write(wire)
@@ -204,7 +207,7 @@ class MasterSession:
         """Fail every outstanding request (the connection is gone)."""
         for p in self._pending.values():
             self._events.append(RequestFailed(p.request_id, reason, tuple(p.parts)))
-        self._pending.clear()
+        self._pending = _NONE_PENDING
 
     def get_timer(self) -> float | None:
         if not self._pending:
@@ -244,21 +247,19 @@ class MasterSession:
         raise LocalProtocolError("16 requests in flight: no free PSEQ")
 
     def _initiated(self, frame: Frame) -> None:
-        if frame.afn == AFN.LINK and frame.units:
-            unit = frame.units[0]
+        fn = frame.fn if frame.afn == AFN.LINK else None
+        if fn is not None:
             if self.config.link_reply_f3:
                 self._write(build.per_unit_confirm(frame, dialect=self.config.dialect))
             else:
                 self._write(build.link_reply(int(frame.a1, 16), frame.a2, frame.a3,
                                              frame.pseq))  # fmt: skip
-            if unit.fn == LOGIN:
+            if fn == LOGIN:
                 self.address = (frame.a1, frame.a2)
                 self._events.append(Login(frame))
-            elif unit.fn == HEARTBEAT:
-                data = unit.data
-                clock = data.clock if isinstance(data, HeartbeatData) else None
-                self._events.append(Heartbeat(frame, clock))
-            elif unit.fn == LOGOUT:
+            elif fn == HEARTBEAT:
+                self._events.append(Heartbeat(frame))
+            elif fn == LOGOUT:
                 self._events.append(Logout(frame))
             else:
                 self._events.append(Report(frame))
