@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: help install test lint typecheck pytest fuzz bench demo clean
+.PHONY: help install test lint typecheck pytest fuzz bench bench-codec bench-server demo clean
 
 help:
 	@echo "make test   - create the virtualenv, install, lint, type-check and run the tests"
@@ -38,8 +38,14 @@ FUZZ_EXAMPLES ?= 200000
 fuzz: $(STAMP)
 	HEADEND_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -o timeout=0 -q tests/protocols/test_fuzz.py
 
-bench: $(STAMP)
+bench: bench-codec bench-server
+
+bench-codec: $(STAMP)
 	$(PY) -m benchmarks.codec --output docs/benchmarks.md
+
+# About ten minutes: 19,000 and 38,000 concentrators on loopback.
+bench-server: $(STAMP)
+	$(PY) -m benchmarks.server --output docs/benchmarks.md
 
 DEMO_ARGS ?= --concentrators 50 --meters 8 --duration 60
 demo: $(STAMP)

@@ -50,9 +50,14 @@ def rss_bytes(pid: int) -> int:
     return int(fields[1]) * PAGE
 
 
-def cpu_seconds(pid: int) -> float:
+def cpu_times(pid: int) -> tuple[float, float]:
+    """(user, system) CPU seconds of a process."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK  # utime + stime
+    return int(fields[11]) / TICK, int(fields[12]) / TICK
+
+
+def cpu_seconds(pid: int) -> float:
+    return sum(cpu_times(pid))
 
 
 def children_of(pid: int) -> list[int]:
@@ -130,13 +135,20 @@ def _healthy(api_port: int) -> bool:
 
 def start_fleet(port: int, n: int, processes: int, duration: float, heartbeat: float,
                 a2_base: int, report: Path) -> subprocess.Popen[bytes]:  # fmt: skip
+    # The fleet is the load generator, not the system under test: it runs at a lower
+    # CPU priority so that it does not starve the head-end on the shared 2 cores.
     return subprocess.Popen(
         [sys.executable, "-m", "simulators", "--concentrators", str(n), "--meters", "1",
          "--port", str(port), "--processes", str(processes), "--duration", str(duration),
          "--heartbeat", str(heartbeat), "--a2-base", str(a2_base), "--ramp", "0",
          "--json", str(report)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        preexec_fn=_lower_priority,  # noqa: PLW1509 - this benchmark runs no threads
     )  # fmt: skip
+
+
+def _lower_priority() -> None:
+    os.nice(10)
 
 
 def stop(proc: subprocess.Popen[bytes], within: float = 60) -> None:
@@ -161,20 +173,23 @@ def phase_single(
         duration = 60 + window + 30
         fleet = start_fleet(port, n, processes, duration, heartbeat, 1, report)
         try:
+            # The storm starts with the first connection (the fleet processes first
+            # spend a second or two starting Python and building their concentrators).
+            wait_until(lambda: established(port) > 0, 60, 0.02)
             storm = wait_until(
-                lambda: metric(api_port, "headend_terminals_online") >= n, 120, 0.2
+                lambda: metric(api_port, "headend_terminals_online") >= n, 120, 0.1
             )
             time.sleep(5)
             rss1 = rss_bytes(server.pid)
-            hb0, cpu0, t0 = (
+            hb0, (u0, s0), t0 = (
                 metric(api_port, "headend_heartbeats_total"),
-                cpu_seconds(server.pid),
+                cpu_times(server.pid),
                 time.monotonic(),
             )
             time.sleep(window)
-            hb1, cpu1, t1 = (
+            hb1, (u1, s1), t1 = (
                 metric(api_port, "headend_heartbeats_total"),
-                cpu_seconds(server.pid),
+                cpu_times(server.pid),
                 time.monotonic(),
             )
         finally:
@@ -191,9 +206,13 @@ def phase_single(
         "per_conn": (rss1 - rss0) / n,
         "beats": beats,
         "beats_per_s": beats / (t1 - t0),
-        "cpu_s": cpu1 - cpu0,
-        "cpu_per_beat_us": (cpu1 - cpu0) / beats * 1e6 if beats else float("nan"),
-        "cpu_share": (cpu1 - cpu0) / (t1 - t0),
+        "cpu_s": (u1 - u0) + (s1 - s0),
+        "cpu_per_beat_us": ((u1 - u0) + (s1 - s0)) / beats * 1e6
+        if beats
+        else float("nan"),
+        "user_per_beat_us": (u1 - u0) / beats * 1e6 if beats else float("nan"),
+        "sys_per_beat_us": (s1 - s0) / beats * 1e6 if beats else float("nan"),
+        "cpu_share": ((u1 - u0) + (s1 - s0)) / (t1 - t0),
         "fleet": fleet_report,
     }
 
@@ -279,6 +298,46 @@ def established_by(pid: int) -> int:
     return count
 
 
+def python_cost_per_heartbeat(beats: int = 50_000) -> float:
+    """µs of Python work per heartbeat: ``data_received`` to the confirm written.
+
+    Measured in-process with a transport that discards writes, so neither the event
+    loop's wake-up nor the socket system calls are in it: this is the head-end's own
+    code, the part its authors control.
+    """
+    import asyncio
+
+    from headend.config import load_settings
+    from headend.connections import Connections
+    from protocols.gdw1376 import build
+
+    class _Sink(asyncio.Transport):
+        def get_extra_info(self, name: str, default: Any = None) -> Any:
+            return ("127.0.0.1", 1) if name == "peername" else default
+
+        def write(self, data: Any) -> None:
+            pass
+
+        def is_closing(self) -> bool:
+            return False
+
+        def get_write_buffer_size(self) -> int:
+            return 0
+
+    async def run() -> float:
+        conns = Connections(load_settings(None, host="127.0.0.1"))
+        conn = conns.protocol()
+        conn.connection_made(_Sink())
+        conn.data_received(build.login("4403", 1, 1))
+        heartbeat = build.link_test("4403", 1, 3, 2)
+        start = time.perf_counter()
+        for _ in range(beats):
+            conn.data_received(heartbeat)
+        return (time.perf_counter() - start) / beats * 1e6
+
+    return asyncio.run(run())
+
+
 def report(single: dict[str, Any], streams: dict[str, Any], two: dict[str, Any] | None,
            args: argparse.Namespace) -> str:  # fmt: skip
     lat1 = single["fleet"].get("heartbeat_latency_ms", {})
@@ -287,8 +346,10 @@ def report(single: dict[str, Any], streams: dict[str, Any], two: dict[str, Any] 
         "",
         stamp("make bench-server")
         + f" Fleets of `--processes {args.processes}` simulator",
-        "processes on the same 2 cores as the head-end; every connection is a real TCP link",
-        "on loopback that logged in with AFN02 F1.",
+        "processes on the same 2 cores as the head-end (at `nice 10`, so that the load",
+        "generator does not starve the system under test); every connection is a real TCP",
+        "link on loopback that logged in with AFN02 F1. The login storm is timed from the",
+        "first connection the head-end sees to the last login it confirmed.",
         "",
         f"### One worker, {single['n']:,} concentrators",
         "",
@@ -299,12 +360,20 @@ def report(single: dict[str, Any], streams: dict[str, Any], two: dict[str, Any] 
         f"| login storm: all {single['n']:,} connected at once, until all logged in | "
         f"{single['storm_s']:.1f} s | | ≤ 10 s |",
         f"| server CPU per heartbeat (user + system, all work of the process) | "
-        f"{single['cpu_per_beat_us']:.1f} µs | | ≤ 25 µs |",
+        f"{single['cpu_per_beat_us']:.1f} µs (user {single['user_per_beat_us']:.1f}, "
+        f"system {single['sys_per_beat_us']:.1f}) | | ≤ 25 µs |",
         "",
         f"Memory: resident set of the server process with {single['n']:,} links, minus before"
         f" any ({single['rss0'] / 2**20:.1f} MB → {single['rss1'] / 2**20:.1f} MB; Streams"
         f" {streams['rss0'] / 2**20:.1f} MB → {streams['rss1'] / 2**20:.1f} MB). Kernel socket"
         " buffers are not in it.",
+        "",
+        "The heartbeat CPU target is missed. The split says where the time goes: the"
+        " system part is mostly the send of each confirm, which on loopback also runs the"
+        " receiving side's TCP input for the fleet; of the user part, the head-end's own"
+        f" Python code is {single['python_us']:.1f} µs per heartbeat (measured in-process,"
+        " `python_cost_per_heartbeat`), and the rest is the event loop waking up once per"
+        " heartbeat at this rate (one read per wake-up).",
         "",
         f"CPU: /proc utime+stime of the server over {args.window:.0f} s while every"
         f" concentrator sent a heartbeat every {args.heartbeat:g} s: {single['beats']:,.0f}"
@@ -351,6 +420,7 @@ def main() -> None:
         single = phase_single(
             args.concentrators, args.processes, args.heartbeat, args.window, tmp
         )
+        single["python_us"] = python_cost_per_heartbeat()
         print(json.dumps({k: v for k, v in single.items() if k != "fleet"}), flush=True)
         streams = phase_streams(args.concentrators, args.processes, tmp)
         print(json.dumps(streams), flush=True)

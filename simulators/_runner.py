@@ -59,7 +59,7 @@ from simulators._stats import Stats
 from simulators.concentrator import DENY, Concentrator
 
 MAX_PENDING: Final = 16  # delayed answers per concentrator: the PSEQ space
-CONNECTORS: Final = 32
+CONNECTORS: Final = 256
 CONNECT_TIMEOUT: Final = 10.0
 BATCH: Final = 2000  # heap entries handled before yielding to the loop
 TICK: Final = 0.05  # longest sleep of the sweeper: the stop check's latency
