@@ -143,13 +143,15 @@ class MasterSession:
         if not frame.up:
             self._events.append(FrameDiscarded("wrong_direction", frame.raw))
             return
-        if frame.ec is not None and frame.ec != self.ec:
-            previous, self.ec = self.ec, frame.ec
-            self._events.append(EventsPending(frame.ec[0], frame.ec[1], previous))
         if frame.prm:
             self._initiated(frame)
         else:
             self._response(frame, now)
+        # After the frame's own event: a login that carries new counters is a login
+        # first (the host knows the terminal by then), then events pending.
+        if frame.ec is not None and frame.ec != self.ec:
+            previous, self.ec = self.ec, frame.ec
+            self._events.append(EventsPending(frame.ec[0], frame.ec[1], previous))
 
     def next_event(self) -> MasterEvent | _NeedData:
         return self._events.pop(0) if self._events else NEED_DATA

@@ -288,6 +288,11 @@ def test_event_counters_surface_once_per_change() -> None:
     pair.terminal.set_event_counters((3, 7))
     pair.login()
     assert of(pair.master_events, EventsPending) == [EventsPending(3, 7, None)]
+    # the login comes first: the host knows whose counters these are
+    kinds = [
+        type(e) for e in pair.master_events if isinstance(e, Login | EventsPending)
+    ]
+    assert kinds == [Login, EventsPending]
     pair.terminal.handle_timer(NOW + 60)
     pair.pump()
     assert len(of(pair.master_events, EventsPending)) == 1
