@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: help install test lint typecheck pytest fuzz bench bench-codec bench-server demo clean
+.PHONY: help install services test lint typecheck pytest fuzz bench bench-codec bench-server bench-storage demo clean
 
 help:
 	@echo "make test   - create the virtualenv, install, lint, type-check and run the tests"
@@ -29,7 +29,12 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-pytest: $(STAMP)
+# The programs the tests start privately: PostgreSQL 15, TimescaleDB, Mosquitto.
+# The first run builds TimescaleDB (about a minute); later runs are a no-op.
+services:
+	bash scripts/test-services.sh
+
+pytest: $(STAMP) services
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 test: lint pytest
@@ -38,7 +43,7 @@ FUZZ_EXAMPLES ?= 200000
 fuzz: $(STAMP)
 	HEADEND_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -o timeout=0 -q tests/protocols/test_fuzz.py
 
-bench: bench-codec bench-server
+bench: bench-codec bench-server bench-storage
 
 bench-codec: $(STAMP)
 	$(PY) -m benchmarks.codec --output docs/benchmarks.md
@@ -46,6 +51,11 @@ bench-codec: $(STAMP)
 # About ten minutes: 19,000 and 38,000 concentrators on loopback.
 bench-server: $(STAMP)
 	$(PY) -m benchmarks.server --output docs/benchmarks.md
+
+# Readings into PostgreSQL and TimescaleDB (private clusters) against raw COPY.
+BENCH_STORAGE_ARGS ?= --rows 1000000 --runs 3
+bench-storage: $(STAMP) services
+	$(PY) -m benchmarks.storage $(BENCH_STORAGE_ARGS) --output docs/benchmarks.md
 
 DEMO_ARGS ?= --concentrators 50 --meters 8 --duration 60
 demo: $(STAMP)

@@ -115,7 +115,8 @@ def start_headend(
     port: int, api_port: int, workers: int, runtime: Path
 ) -> subprocess.Popen[bytes]:
     env = dict(os.environ, HEADEND_API_TOKEN=TOKEN, HEADEND_LOG_LEVEL="warning",
-               HEADEND_RUNTIME_DIR=str(runtime), HEADEND_LIMITS__LOGIN_TIMEOUT="120")  # fmt: skip
+               HEADEND_RUNTIME_DIR=str(runtime), HEADEND_LIMITS__LOGIN_TIMEOUT="120",
+               HEADEND_STORAGE="false")  # fmt: skip
     proc = subprocess.Popen(
         [sys.executable, "-m", "headend", "serve", "--host", "127.0.0.1", "--port", str(port),
          "--api-port", str(api_port), "--workers", str(workers)],

@@ -1,8 +1,10 @@
 """Composition root of one head-end worker: listener, sweeper, API, signals, shutdown.
 
-Start order: connections (and their sweeper) → sibling-worker link → TCP listener →
-serial ports → API. SIGTERM/SIGINT stop it gracefully: stop accepting, let in-flight
-requests finish (``limits.drain_timeout``), close every link, stop the API.
+Start order: connections (and their sweeper) → bus → storage → sibling-worker link
+and cross-machine routing → TCP listener → serial ports → API. SIGTERM/SIGINT stop it
+gracefully: stop accepting, let in-flight requests finish (``limits.drain_timeout``),
+stop the API and the routing, close every link (their offline events are still
+stored and published), then flush storage and the bus.
 """
 
 from __future__ import annotations
@@ -18,9 +20,12 @@ import structlog
 import uvicorn
 
 from headend.api.http import build_app
+from headend.bus import Bus, comm_event_sink
 from headend.cluster import Cluster
 from headend.config import Settings
 from headend.connections import Connections
+from headend.persistence import Persistence
+from headend.routing import RemoteRequests
 
 log = structlog.get_logger("headend.app")
 
@@ -62,14 +67,35 @@ class Worker:
     _api: _ApiServer | None = field(init=False, default=None)
     _api_task: asyncio.Task[None] | None = field(init=False, default=None)
     _serial: list[asyncio.BaseTransport] = field(init=False, default_factory=list)
+    persistence: Persistence | None = field(init=False, default=None)
+    bus: Bus | None = field(init=False, default=None)
+    remote: RemoteRequests | None = field(init=False, default=None)
 
     async def start(self) -> None:
         s = self.settings
         loop = asyncio.get_running_loop()
         self.connections = Connections(s)
         self.connections.start()
-        self.cluster = Cluster(self.connections, self.index, s.workers, s.runtime_dir)
+        if s.mqtt_url:
+            self.bus = Bus(s.mqtt_url, site=s.site, node=s.node, worker=self.index,
+                           settings=s.bus)  # fmt: skip
+            self.bus.start()
+            # With storage the terminal directory publishes the status (routing.py).
+            self.connections.sinks.append(
+                comm_event_sink(self.bus, status=not s.storage)
+            )
+        if s.storage:
+            self.persistence = Persistence(s, f"{s.node}-w{self.index}", self.index)
+            await self.persistence.start(self.connections, self.bus)
+        self.cluster = Cluster(self.connections, self.index, s.workers, s.runtime_dir,
+                               s.node)  # fmt: skip
         await self.cluster.start()
+        if self.persistence is not None:
+            self.cluster.links = self.persistence.links
+        if self.bus is not None:
+            self.remote = RemoteRequests(self.bus, self.cluster.handle)
+            await self.remote.start()
+            self.cluster.remote = self.remote
         reuse = s.workers > 1
         sock = bind(s.host, s.port, reuse_port=reuse)
         self.port = sock.getsockname()[1]
@@ -95,12 +121,16 @@ class Worker:
         )
 
     async def stop(self) -> None:
-        """Graceful stop: no new links, drain requests, close links, stop the API."""
+        """Graceful stop: no new links, drain requests, close links, flush, stop."""
         if self._server is not None:
             self._server.close()
         left = await self.connections.drain(within=self.settings.limits.drain_timeout)
         for transport in self._serial:
             transport.close()
+        for _ in range(200):  # closed links report themselves; wait up to 2 s
+            if not self.connections.open:
+                break
+            await asyncio.sleep(0.01)
         if self._server is not None:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(5):
@@ -110,8 +140,14 @@ class Worker:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(5):
                     await self._api_task
+        if self.remote is not None:
+            await self.remote.stop()
         await self.cluster.stop()
-        await self.connections.stop()
+        await self.connections.stop()  # links close: their offline events go out
+        if self.persistence is not None:
+            await self.persistence.stop()
+        if self.bus is not None:
+            await self.bus.stop()
         log.info("worker_stopped", worker=self.index, requests_abandoned=left)
 
 

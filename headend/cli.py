@@ -10,6 +10,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from headend.archive.cli import app as archive_app
+
 app = typer.Typer(
     name="headend",
     help="Acquisition head-end (采集主站 / 前置机) for Q/GDW 1376.1 and DL/T 645.",
@@ -132,6 +134,83 @@ def simulate(ctx: typer.Context) -> None:
     from simulators.fleet import main as fleet_main  # noqa: PLC0415
 
     raise typer.Exit(fleet_main(list(ctx.args)))
+
+
+db_app = typer.Typer(
+    help="The database: migrations and maintenance.", no_args_is_help=True
+)
+app.add_typer(db_app, name="db")
+app.add_typer(archive_app)
+
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", help="TOML configuration file.")
+]
+
+
+def _database(config: Path | None) -> str:
+    from headend.config import load_settings  # noqa: PLC0415
+    from headend.persistence import database_url  # noqa: PLC0415
+
+    try:
+        return database_url(load_settings(config))
+    except (ValueError, FileNotFoundError) as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+@db_app.command("upgrade")
+def db_upgrade(config: ConfigOption = None) -> None:
+    """Apply the pending schema migrations (HEADEND_DATABASE_URL or embedded)."""
+    import asyncio  # noqa: PLC0415
+
+    from headend.storage import maintenance, migrate  # noqa: PLC0415
+
+    dsn = _database(config)
+    try:
+        applied = asyncio.run(migrate.upgrade(dsn))
+        report = asyncio.run(maintenance.run(dsn))
+    except migrate.MigrationError as exc:
+        Console(stderr=True).print(f"[red]{exc}")
+        raise typer.Exit(1) from None
+    for m in applied:
+        print(f"applied {m.version:04d} {m.name}")
+    if not applied:
+        print("the schema is up to date")
+    print(f"partitions created: {len(report.created)}, dropped: {len(report.dropped)}")
+
+
+@db_app.command("status")
+def db_status(config: ConfigOption = None) -> None:
+    """List the migrations and whether each is applied."""
+    import asyncio  # noqa: PLC0415
+
+    from rich.table import Table  # noqa: PLC0415
+
+    from headend.storage import maintenance, migrate  # noqa: PLC0415
+
+    dsn = _database(config)
+    rows = asyncio.run(migrate.status(dsn))
+    engine, tables = (
+        asyncio.run(maintenance.describe(dsn))
+        if all(r.applied_at for r in rows)
+        else (None, [])
+    )
+    table = Table("version", "name", "applied", title="schema migrations")
+    pending = 0
+    for r in rows:
+        state = "[red]edited after apply" if r.changed else (
+            r.applied_at.isoformat(timespec="seconds") if r.applied_at else "[yellow]pending"
+        )  # fmt: skip
+        pending += r.applied_at is None
+        table.add_row(f"{r.version:04d}", r.name, state)
+    console = Console()
+    console.print(table)
+    if engine is not None:
+        console.print(f"engine: {engine.label}")
+        for name, parts in tables:
+            console.print(
+                f"  {name}: {parts} {'chunks' if engine.timescaledb else 'partitions'}"
+            )
+    raise typer.Exit(1 if pending or any(r.changed for r in rows) else 0)
 
 
 def main() -> None:

@@ -7,7 +7,9 @@ directory; a worker that does not hold the terminal asks the others, and the one
 does runs the request and sends back the answer frames. The messages are JSON lines
 that carry frames in their wire form (hex), so nothing but the codec is shared.
 
-Across machines the same role is played by MQTT per-worker topics (issue 4).
+Across machines the same role is played by MQTT per-worker topics: the terminal
+directory (``terminal_link``) names the node and worker holding a terminal, and
+:class:`headend.routing.RemoteRequests` carries the request there and the answer back.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import structlog
 from headend.config import format_address
 from headend.connections import Connections
 from headend.pipeline import Answer, Priority, RequestError
+from headend.routing import LinkDirectory, RemoteError, RemoteRequests
 from protocols.errors import ProtocolError
 from protocols.gdw1376 import DataUnit, decode_frame
 from protocols.gdw1376.frame import decode_units, encode_units
@@ -38,11 +41,15 @@ class Cluster:
     """This worker's connections plus its sibling workers."""
 
     def __init__(self, connections: Connections, index: int, workers: int,
-                 runtime_dir: Path) -> None:  # fmt: skip
+                 runtime_dir: Path, node: str = "") -> None:  # fmt: skip
         self.connections = connections
         self.index = index
         self.workers = workers
         self.runtime_dir = runtime_dir
+        self.node = node
+        #: Set when there is a database (the directory) and a bus (the carrier).
+        self.links: LinkDirectory | None = None
+        self.remote: RemoteRequests | None = None
         self._server: asyncio.AbstractServer | None = None
         self._handlers: set[asyncio.Task[None]] = set()
 
@@ -88,8 +95,10 @@ class Cluster:
         priority: int = Priority.ON_DEMAND,
         response_timeout: float | None = None,
     ) -> Answer:
-        """Send a request to the terminal, wherever it is connected on this machine."""
-        if self.connections.find(key) is not None or self.workers <= 1:
+        """Send a request to the terminal, wherever it is connected."""
+        if self.connections.find(key) is not None or (
+            self.workers <= 1 and self.remote is None
+        ):
             return await self.connections.request(
                 key, afn, units, priority=priority, response_timeout=response_timeout
             )
@@ -103,17 +112,36 @@ class Cluster:
             "timeout": response_timeout,
         }
         budget = self._answer_budget(response_timeout)
-        for reply in await self._ask_all(message, budget, first_found=True):
-            if not reply.get("found"):
-                continue
-            if "error" in reply:
-                raise RequestError(reply["error"])
+        holder = None
+        if self.links is not None:
+            holder = await self.links.lookup(format_address(key))
+        if holder is not None and holder[0] != self.node and self.remote is not None:
             try:
-                frames = tuple(decode_frame(bytes.fromhex(h)) for h in reply["frames"])
-            except (ProtocolError, ValueError, KeyError) as exc:
-                raise RequestError("ipc", f"bad answer from a worker: {exc}") from None
-            return Answer(reply["kind"], frames, reply.get("reason", ""))
+                reply = await self.remote.request(*holder, message, budget)
+            except RemoteError as exc:
+                raise RequestError(exc.reason, format_address(key)) from None
+            if reply.get("found"):
+                return self._answer(reply)
+        replies: list[dict[str, Any]] = []
+        if holder is not None and holder[0] == self.node and holder[1] != self.index:
+            direct = await self._ask(holder[1], message, budget)
+            replies = [direct] if direct is not None else []
+        if not any(r.get("found") for r in replies):  # no directory, or it was stale
+            replies = await self._ask_all(message, budget, first_found=True)
+        for reply in replies:
+            if reply.get("found"):
+                return self._answer(reply)
         raise RequestError("offline", format_address(key))
+
+    @staticmethod
+    def _answer(reply: dict[str, Any]) -> Answer:
+        if "error" in reply:
+            raise RequestError(reply["error"])
+        try:
+            frames = tuple(decode_frame(bytes.fromhex(h)) for h in reply["frames"])
+        except (ProtocolError, ValueError, KeyError, TypeError) as exc:
+            raise RequestError("ipc", f"bad answer from a worker: {exc}") from None
+        return Answer(reply["kind"], frames, reply.get("reason", ""))
 
     def _answer_budget(self, timeout: float | None) -> float:
         s = self.connections.session_config
@@ -175,7 +203,7 @@ class Cluster:
             self._handlers.add(task)
         try:
             line = await reader.readline()
-            reply = await self._handle(json.loads(line))
+            reply = await self.handle(json.loads(line))
             writer.write(json.dumps(reply).encode() + b"\n")
             await writer.drain()
         except (
@@ -191,7 +219,8 @@ class Cluster:
             if task is not None:
                 self._handlers.discard(task)
 
-    async def _handle(self, msg: dict[str, Any]) -> dict[str, Any]:
+    async def handle(self, msg: dict[str, Any]) -> dict[str, Any]:
+        """Run one request message from another worker (IPC or bus) on this one."""
         if msg["op"] == "terminals":
             return {
                 "terminals": [

@@ -8,6 +8,7 @@ example is ``config/headend.toml``.
 from __future__ import annotations
 
 import os
+import socket
 import tempfile
 from pathlib import Path
 from typing import Any, Literal
@@ -19,6 +20,8 @@ from pydantic_settings import (
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from headend.bus import BusSettings
 
 
 class Limits(BaseModel):
@@ -63,6 +66,11 @@ class SerialPort(BaseModel):
     parity: Literal["N", "E", "O"] = "E"
 
 
+def _default_state_dir() -> Path:
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "headend"
+
+
 def _default_runtime_dir() -> Path:
     base = os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()
     return Path(base) / f"headend-{os.getuid()}"
@@ -86,12 +94,29 @@ class Settings(BaseSettings):
     unknown_terminals: Literal["accept", "reject"] = "accept"
     #: Known terminal addresses as "A1-A2" (e.g. "4403-00001"); empty: all are known.
     known_terminals: list[str] = []
+    #: PostgreSQL / TimescaleDB (``HEADEND_DATABASE_URL``). Unset: an embedded
+    #: PostgreSQL under the user's state directory is started and used.
+    database_url: SecretStr | None = None
+    #: MQTT broker (``HEADEND_MQTT_URL``), e.g. mqtt://127.0.0.1:1883. Unset: no MQTT.
+    mqtt_url: str | None = None
+    #: This head-end's name on the bus and in the terminal directory (several machines).
+    node: str = Field(default_factory=socket.gethostname)
+    #: Topic prefix on the bus: <prefix>/<site>/...
+    site: str = "default"
+    #: Persist readings, events and the communication log. Off: a link-only head-end.
+    storage: bool = True
+    #: Where the head-end keeps local state: the spool of batches the database could
+    #: not take, and the embedded database when no database_url is given.
+    state_dir: Path = Field(default_factory=_default_state_dir)
+    #: Time zone of the terminals' clocks (their timestamps carry none).
+    timezone: str = "Asia/Shanghai"
     log_format: Literal["json", "console"] = "json"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     runtime_dir: Path = Field(default_factory=_default_runtime_dir)
     serial: list[SerialPort] = []
     limits: Limits = Limits()
     session: SessionSettings = SessionSettings()
+    bus: BusSettings = BusSettings()
 
     @field_validator("known_terminals")
     @classmethod

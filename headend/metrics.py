@@ -144,3 +144,93 @@ def exposition() -> tuple[bytes, str]:
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         return generate_latest(registry), CONTENT_TYPE_LATEST
     return generate_latest(), CONTENT_TYPE_LATEST
+
+
+# --- MQTT bus (headend/bus.py, docs/mqtt.md) ----------------------------------------
+
+BUS_PUBLISHED = Counter(
+    "headend_bus_published_total",
+    "MQTT messages the broker acknowledged (QoS 1 PUBACK)",
+)
+BUS_DROPPED = Counter(
+    "headend_bus_dropped_total",
+    "MQTT messages that never reached the broker (消息丢弃), by reason: queue_full "
+    "(the oldest queued was dropped), invalid (bad topic or payload), shutdown "
+    "(still queued when the bus stopped)",
+    ["reason"],
+)
+BUS_FAILED = Counter(
+    "headend_bus_publish_failures_total",
+    "Publishes left without PUBACK by a lost connection (queued again, sent again)",
+)
+BUS_RECONNECTS = Counter(
+    "headend_bus_reconnects_total",
+    "Connection attempts to the MQTT broker after a failure or a lost connection",
+)
+BUS_RECEIVED = Counter(
+    "headend_bus_received_total", "MQTT messages received on the bus's subscriptions"
+)
+BUS_HANDLER_ERRORS = Counter(
+    "headend_bus_handler_errors_total", "Subscription callbacks that raised"
+)
+BUS_QUEUE_DEPTH = Gauge(
+    "headend_bus_queue_depth",
+    "MQTT messages waiting for the broker (bounded by bus.queue_size)",
+    multiprocess_mode="livesum",
+)
+BUS_CONNECTED = Gauge(
+    "headend_bus_connected",
+    "1 while connected to the MQTT broker (summed over workers)",
+    multiprocess_mode="livesum",
+)
+BUS_DROPPED_QUEUE_FULL: Final = BUS_DROPPED.labels(reason="queue_full")
+BUS_DROPPED_INVALID: Final = BUS_DROPPED.labels(reason="invalid")
+BUS_DROPPED_SHUTDOWN: Final = BUS_DROPPED.labels(reason="shutdown")
+
+
+# --- storage (headend/storage, docs/storage.md) --------------------------------------
+
+STORAGE_ROWS = Counter(
+    "headend_storage_rows_written_total",
+    "Rows committed to the database, by table (spool replays included)",
+    ["table"],
+)
+STORAGE_SPOOLED = Counter(
+    "headend_storage_rows_spooled_total",
+    "Rows put in the local spool because the database could not take them (落盘)",
+)
+STORAGE_REPLAYED = Counter(
+    "headend_storage_rows_replayed_total",
+    "Spooled rows written to the database after it came back",
+)
+STORAGE_REJECTED = Counter(
+    "headend_storage_rows_rejected_total",
+    "Rows the database refused for their content, kept aside in spool/rejected",
+)
+STORAGE_OUTAGES = Counter(
+    "headend_storage_outages_total", "Times the database became unreachable"
+)
+STORAGE_BUFFERED = Gauge(
+    "headend_storage_buffered_rows",
+    "Rows waiting for the writer (bounded by its buffer)",
+    multiprocess_mode="livesum",
+)
+STORAGE_SPOOL_BYTES = Gauge(
+    "headend_storage_spool_bytes",
+    "Bytes in the local spool waiting for the database",
+    multiprocess_mode="livesum",
+)
+STORAGE_UP = Gauge(
+    "headend_storage_database_up",
+    "1 while the writer reaches the database (the lowest over workers)",
+    multiprocess_mode="livemin",
+)
+
+# --- routing between workers and machines (headend/routing.py) -----------------------
+
+ROUTED_REQUESTS = Counter(
+    "headend_routed_requests_total",
+    "Requests carried over MQTT to the worker holding the terminal (out) or run "
+    "here for another machine (in)",
+    ["way"],
+)

@@ -21,6 +21,7 @@ from typing import Final
 import structlog
 
 from headend.config import Settings
+from headend.storage.embedded import start_embedded
 
 log = structlog.get_logger("headend.workers")
 
@@ -37,6 +38,9 @@ def supervise(settings: Settings, argv: list[str]) -> int:
     prom.mkdir(mode=0o700)
     env = dict(os.environ, PROMETHEUS_MULTIPROC_DIR=str(prom),
                HEADEND_RUNTIME_DIR=str(runtime), HEADEND_WORKERS=str(settings.workers))  # fmt: skip
+    if settings.storage and settings.database_url is None:
+        # One embedded database for all workers, started before them.
+        env["HEADEND_DATABASE_URL"] = start_embedded(settings.state_dir)
 
     def spawn(index: int) -> subprocess.Popen[bytes]:
         cmd = [sys.executable, "-m", "headend", *argv, "--worker-index", str(index)]

@@ -28,6 +28,8 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
             "api_port": 0,
             "api_token": TOKEN,
             "runtime_dir": tmp_path / "run",
+            "state_dir": tmp_path / "state",
+            "storage": False,  # link-layer tests; storage tests pass a database_url
             "log_format": "console",
             "limits": {"sweep_interval": 0.05, **limits},
             "session": {"timeout": 1.0, "retries": 0, **session},

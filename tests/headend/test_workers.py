@@ -35,7 +35,7 @@ def answer_clock(term: TestTerminal, request: Frame) -> None:
 
 async def test_two_workers_share_the_port_and_route_requests(tmp_path: Path) -> None:
     port, api_port = free_port(), free_port()
-    env = dict(os.environ, HEADEND_API_TOKEN=TOKEN, HEADEND_RUNTIME_DIR=str(tmp_path / "run"),
+    env = dict(os.environ, HEADEND_API_TOKEN=TOKEN, HEADEND_RUNTIME_DIR=str(tmp_path / "run"), HEADEND_STORAGE="false",
                HEADEND_LOG_FORMAT="json")  # fmt: skip
     command = [sys.executable, "-m", "headend", "serve", "--workers", "2",
                "--host", "127.0.0.1", "--port", str(port), "--api-port", str(api_port)]  # fmt: skip
