@@ -70,30 +70,29 @@ def _one_register(item: int) -> Extract:
     )
 
 
-def _forward_set(d: Any) -> tuple[Any, datetime | None, list[Register]]:
-    return (
-        getattr(d, "td", None),
-        d.read_time,
-        [
-            _register(FORWARD_ACTIVE, d.active),
-            _register(FORWARD_REACTIVE, d.reactive),
-            _register(Q_REACTIVE[1], d.q1_reactive),
-            _register(Q_REACTIVE[4], d.q4_reactive),
-        ],
-    )
+def _energy_set(active: int, reactive: int, qa: int, qb: int, qa_attr: str,
+                qb_attr: str) -> Extract:  # fmt: skip
+    """Extractor of one direction's energy set: active, reactive and two quadrants."""
+
+    def extract(d: Any) -> tuple[Any, datetime | None, list[Register]]:
+        return (
+            getattr(d, "td", None),
+            d.read_time,
+            [
+                _register(active, d.active),
+                _register(reactive, d.reactive),
+                _register(qa, getattr(d, qa_attr)),
+                _register(qb, getattr(d, qb_attr)),
+            ],
+        )
+
+    return extract
 
 
-def _reverse_set(d: Any) -> tuple[Any, datetime | None, list[Register]]:
-    return (
-        getattr(d, "td", None),
-        d.read_time,
-        [
-            _register(REVERSE_ACTIVE, d.active),
-            _register(REVERSE_REACTIVE, d.reactive),
-            _register(Q_REACTIVE[2], d.q2_reactive),
-            _register(Q_REACTIVE[3], d.q3_reactive),
-        ],
-    )
+_forward_set = _energy_set(FORWARD_ACTIVE, FORWARD_REACTIVE, Q_REACTIVE[1],
+                           Q_REACTIVE[4], "q1_reactive", "q4_reactive")  # fmt: skip
+_reverse_set = _energy_set(REVERSE_ACTIVE, REVERSE_REACTIVE, Q_REACTIVE[2],
+                           Q_REACTIVE[3], "q2_reactive", "q3_reactive")  # fmt: skip
 
 
 def _power(d: Any) -> tuple[Any, datetime | None, list[Register]]:

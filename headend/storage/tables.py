@@ -172,24 +172,22 @@ _READING_UPDATES: Final = (
 _VALUES: Final = tuple((c, "numeric(14,4)") for c in ("value", *_TARIFFS))
 _F8X5: Final = ("float8",) * 5
 
-READING_DAILY: Final = TableSpec(
-    "reading_daily",
-    ("meter_id", "item_id", "day", "value", *_TARIFFS, "read_at", "received_at",
-     "terminal_id", "source"),
-    ("int8", "int2", "date", *_F8X5, "timestamptz", "timestamptz", "int4", "int2"),
-    ("meter_id", "item_id", "day"),
-    _READING_UPDATES,
-    _VALUES,
-)  # fmt: skip
-READING_MONTHLY: Final = TableSpec(
-    "reading_monthly",
-    ("meter_id", "item_id", "month", "value", *_TARIFFS, "read_at", "received_at",
-     "terminal_id", "source"),
-    ("int8", "int2", "date", *_F8X5, "timestamptz", "timestamptz", "int4", "int2"),
-    ("meter_id", "item_id", "month"),
-    _READING_UPDATES,
-    _VALUES,
-)  # fmt: skip
+
+def _frozen(name: str, period: str) -> TableSpec:
+    """A frozen-value table (daily or monthly), keyed by meter, item and period."""
+    return TableSpec(
+        name,
+        ("meter_id", "item_id", period, "value", *_TARIFFS, "read_at", "received_at",
+         "terminal_id", "source"),
+        ("int8", "int2", "date", *_F8X5, "timestamptz", "timestamptz", "int4", "int2"),
+        ("meter_id", "item_id", period),
+        _READING_UPDATES,
+        _VALUES,
+    )  # fmt: skip
+
+
+READING_DAILY: Final = _frozen("reading_daily", "day")
+READING_MONTHLY: Final = _frozen("reading_monthly", "month")
 READING_INSTANT: Final = TableSpec(
     "reading_instant",
     ("meter_id", "item_id", "ts", "value", *_TARIFFS, "received_at", "terminal_id",
