@@ -22,6 +22,8 @@ import uvicorn
 from headend.api.http import build_app
 from headend.bus import Bus, comm_event_sink
 from headend.cluster import Cluster
+from headend.collection.reads import Reader
+from headend.collection.runner import Collector
 from headend.config import Settings
 from headend.connections import Connections
 from headend.persistence import Persistence
@@ -68,6 +70,8 @@ class Worker:
     _api_task: asyncio.Task[None] | None = field(init=False, default=None)
     _serial: list[asyncio.BaseTransport] = field(init=False, default_factory=list)
     persistence: Persistence | None = field(init=False, default=None)
+    collector: Collector | None = field(init=False, default=None)
+    reader: Reader | None = field(init=False, default=None)
     bus: Bus | None = field(init=False, default=None)
     remote: RemoteRequests | None = field(init=False, default=None)
 
@@ -96,6 +100,13 @@ class Worker:
             self.remote = RemoteRequests(self.bus, self.cluster.handle)
             await self.remote.start()
             self.cluster.remote = self.remote
+        p = self.persistence
+        if p is not None and p.ingest is not None and p.writer is not None:
+            self.collector = Collector(s, self.connections, p.ingest, p.writer, p.dsn,
+                                       self.index)  # fmt: skip
+            await self.collector.start()
+        self.reader = Reader(self.cluster, s, p.dsn if p is not None else None,
+                             p.ingest if p is not None else None)  # fmt: skip
         reuse = s.workers > 1
         sock = bind(s.host, s.port, reuse_port=reuse)
         self.port = sock.getsockname()[1]
@@ -106,8 +117,9 @@ class Worker:
             self._serial.append(await open_serial(self.connections, port))
         api_sock = bind(s.api_host, s.api_port, reuse_port=reuse, backlog=256)
         self.api_port = api_sock.getsockname()[1]
+        dsn = p.dsn if p is not None else None
         config = uvicorn.Config(
-            build_app(self.cluster, s),
+            build_app(self.cluster, s, dsn=dsn, reader=self.reader),
             log_config=None,
             access_log=False,
             lifespan="off",
@@ -124,6 +136,10 @@ class Worker:
         """Graceful stop: no new links, drain requests, close links, flush, stop."""
         if self._server is not None:
             self._server.close()
+        if self.collector is not None:
+            await self.collector.stop()
+        if self.reader is not None:
+            await self.reader.stop()
         left = await self.connections.drain(within=self.settings.limits.drain_timeout)
         for transport in self._serial:
             transport.close()

@@ -11,6 +11,8 @@ import typer
 from rich.console import Console
 
 from headend.archive.cli import app as archive_app
+from headend.collection import cli as collection_cli
+from headend.collection.cli import task_app
 
 app = typer.Typer(
     name="headend",
@@ -141,6 +143,9 @@ db_app = typer.Typer(
 )
 app.add_typer(db_app, name="db")
 app.add_typer(archive_app)
+app.add_typer(task_app)
+app.command("read")(collection_cli.read)
+app.command("inspect")(collection_cli.inspect)
 
 ConfigOption = Annotated[
     Path | None, typer.Option("--config", help="TOML configuration file.")

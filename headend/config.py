@@ -58,6 +58,23 @@ class SessionSettings(BaseModel):
     window: int = Field(1, ge=1, le=15)
 
 
+class CollectionSettings(BaseModel):
+    """How a worker runs collection task windows (headend/collection/)."""
+
+    #: Measuring points asked in one request frame (one Fn, one period).
+    points_per_request: int = Field(32, ge=1, le=256)
+    #: Terminals started within this many seconds of a window's start (jitter).
+    spread: float = Field(2.0, ge=0, le=3600)
+    #: Terminals collected at once by one worker.
+    max_terminals: int = Field(4096, ge=1, le=100_000)
+    #: Collect the gaps of a terminal that logs in (补采 on reconnection) ...
+    catchup_on_login: bool = True
+    #: ... this many seconds after its login (logins in between are batched).
+    catchup_delay: float = Field(30.0, ge=0, le=3600)
+    #: Concurrent reads of one batch inspection (批量巡测) at most.
+    inspection_concurrency: int = Field(64, ge=1, le=1024)
+
+
 class SerialPort(BaseModel):
     """A locally attached concentrator or meter (8E1 by the standard)."""
 
@@ -117,6 +134,7 @@ class Settings(BaseSettings):
     limits: Limits = Limits()
     session: SessionSettings = SessionSettings()
     bus: BusSettings = BusSettings()
+    collection: CollectionSettings = CollectionSettings()
 
     @field_validator("known_terminals")
     @classmethod

@@ -234,3 +234,42 @@ ROUTED_REQUESTS = Counter(
     "here for another machine (in)",
     ["way"],
 )
+
+
+# --- collection (headend/collection/) ---------------------------------------------------
+
+COLLECTION_WINDOWS = Counter(
+    "headend_collection_windows_total",
+    "Task windows run by this worker, by kind and phase (window, recollect, catchup)",
+    ["kind", "phase"],
+)
+COLLECTION_REQUESTS = Counter(
+    "headend_collection_requests_total",
+    "Collection requests, by result (ok, timeout, offline, denied, ...)",
+    ["result"],
+)
+COLLECTION_READINGS = Counter(
+    "headend_collection_units_total",
+    "Data units with values collected, by phase",
+    ["phase"],
+)
+COLLECTION_WINDOW_SECONDS = Histogram(
+    "headend_collection_window_seconds",
+    "From a window's start until its last terminal finished",
+    buckets=(0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900, 1800, 3600),
+)
+COLLECTION_SUCCESS = Gauge(
+    "headend_collection_success_ratio",
+    "Share of a task's target meters collected for its latest period (one series per "
+    "task, at most 100 tasks)",
+    ["task"],
+)
+TERMINAL_ONLINE_RATIO = Gauge(
+    "headend_terminal_online_ratio",
+    "Online terminals over the archive's active terminals (终端在线率)",
+)
+ON_DEMAND_READS = Counter(
+    "headend_on_demand_reads_total",
+    "On-demand reads (召测) and inspection reads, by result",
+    ["result"],
+)

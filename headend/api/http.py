@@ -24,7 +24,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
 from headend import metrics
+from headend.api import collection
 from headend.cluster import Cluster
+from headend.collection.reads import Reader
 from headend.config import Settings, parse_address
 from headend.decode import gdw1376_json
 from headend.pipeline import Priority, RequestError
@@ -74,7 +76,8 @@ class Terminal(BaseModel):
     worker: int
 
 
-def build_app(cluster: Cluster, settings: Settings) -> FastAPI:
+def build_app(cluster: Cluster, settings: Settings, *, dsn: str | None = None,
+              reader: Reader | None = None) -> FastAPI:  # fmt: skip
     app = FastAPI(
         title="headend",
         summary="Acquisition head-end (采集主站) operator API",
@@ -181,6 +184,7 @@ def build_app(cluster: Cluster, settings: Settings) -> FastAPI:
             "frames": [gdw1376_json(f) for f in answer.frames],
         }
 
+    v1.include_router(collection.router(dsn, reader, settings.timezone))
     app.include_router(v1)
     app.state.cluster = cluster
     return app

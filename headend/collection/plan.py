@@ -1,0 +1,157 @@
+"""What a task window asks each terminal: requests, their time marks, and the gaps.
+
+Frozen values (日冻结 / 月冻结) are collected by gap: a window asks only for the
+(meter, day) pairs the database lacks within the look-back, so the first window of
+a day asks for everything of yesterday and every later one (re-collection, 补采)
+asks for what is still missing. A (meter, day) counts as collected when its row of
+the Fn's first register is stored (:data:`PROOF`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any, Final
+
+import psycopg
+
+from headend.ingest import (
+    _REGISTER_FNS,
+    DAILY,
+    FORWARD_ACTIVE,
+    MONTHLY,
+    REVERSE_ACTIVE,
+)
+from protocols.gdw1376 import DataUnit
+from protocols.gdw1376.formats import YearMonth
+from protocols.gdw1376.registry import AFN
+from protocols.gdw1376.units.afn0d import TdDaily, TdMonthly
+
+AnyConnection = psycopg.AsyncConnection[Any]
+
+#: (table, data item) whose row proves a frozen Fn collected for a meter and period.
+PROOF: Final[dict[int, tuple[str, int]]] = {
+    1: (DAILY, FORWARD_ACTIVE),
+    2: (DAILY, REVERSE_ACTIVE),
+    17: (MONTHLY, FORWARD_ACTIVE),
+    18: (MONTHLY, REVERSE_ACTIVE),
+    **{161 + k: (DAILY, item) for k, item in _REGISTER_FNS.items()},
+    **{177 + k: (MONTHLY, item) for k, item in _REGISTER_FNS.items()},
+}
+_PERIOD_COLUMN: Final = {DAILY: "day", MONTHLY: "month"}
+
+
+@dataclass(slots=True)
+class Batch:
+    """One request: an AFN and its data units (several points of one Fn)."""
+
+    afn: int
+    units: list[DataUnit]
+    #: The period asked for (frozen kinds), for the run record.
+    period: date | None = None
+
+
+@dataclass(slots=True)
+class TerminalJob:
+    """Everything one window asks one terminal."""
+
+    key: tuple[int, int]  # (A1 word, A2), as the connection registry has it
+    terminal_id: int
+    batches: list[Batch] = field(default_factory=list)
+
+    @property
+    def expected(self) -> int:
+        return sum(len(b.units) for b in self.batches)
+
+
+def periods(kind: str, today: date, lookback_days: int) -> list[date]:
+    """The frozen periods a window of ``today`` is after, newest first.
+
+    Daily: yesterday and ``lookback_days`` days before it. Monthly: last month and as
+    many months before it as the look-back days span (at least one more when the
+    look-back is not zero), as the first day of the month.
+    """
+    if kind == "daily":
+        return [today - timedelta(days=k) for k in range(1, lookback_days + 2)]
+    first = today.replace(day=1)
+    count = 1 + (0 if lookback_days == 0 else max(1, lookback_days // 28))
+    out = []
+    for _ in range(count):
+        first = (first - timedelta(days=1)).replace(day=1)
+        out.append(first)
+    return out
+
+
+def time_mark(kind: str, period: date) -> object:
+    if kind == "daily":
+        return TdDaily(period)
+    return TdMonthly(YearMonth(period.year, period.month))
+
+
+def chunks(items: Sequence[int], size: int) -> Iterator[list[int]]:
+    for i in range(0, len(items), size):
+        yield list(items[i : i + size])
+
+
+async def missing(
+    conn: AnyConnection, fn: int, meters: Sequence[int], days: Sequence[date]
+) -> set[tuple[int, date]]:
+    """(meter id, period) pairs among ``meters`` × ``days`` with no proof row."""
+    if not meters or not days:
+        return set()
+    table, item = PROOF[fn]
+    column = _PERIOD_COLUMN[table]
+    cur = await conn.execute(
+        f"SELECT m.id, d.day FROM unnest(%s::int8[]) AS m(id) "  # noqa: S608 - fixed names
+        f"CROSS JOIN unnest(%s::date[]) AS d(day) "
+        f"WHERE NOT EXISTS (SELECT 1 FROM {table} r WHERE r.meter_id = m.id "
+        f"AND r.item_id = %s AND r.{column} = d.day)",
+        (list(meters), list(days), item),
+    )
+    return {(int(mid), day) async for mid, day in cur}
+
+
+def frozen_jobs(
+    kind: str,
+    fns: Sequence[int],
+    targets: dict[tuple[str, int], tuple[int, dict[int, int]]],
+    gaps: dict[int, set[tuple[int, date]]],
+    points_per_request: int,
+) -> list[TerminalJob]:
+    """Requests for the gaps: per terminal, per Fn and period, points in chunks."""
+    jobs = []
+    for (a1, a2), (terminal_id, meters) in targets.items():
+        job = TerminalJob((int(a1, 16), a2), terminal_id)
+        by_meter = {mid: pn for pn, mid in meters.items()}
+        for fn in fns:
+            wanted: dict[date, list[int]] = {}
+            for mid, period in gaps.get(fn, ()):
+                pn = by_meter.get(mid)
+                if pn is not None:
+                    wanted.setdefault(period, []).append(pn)
+            for period in sorted(wanted, reverse=True):  # the newest first
+                mark = time_mark(kind, period)
+                for part in chunks(sorted(wanted[period]), points_per_request):
+                    units = [DataUnit(pn, fn, mark) for pn in part]
+                    job.batches.append(Batch(AFN.CLASS2, units, period))
+        if job.batches:
+            jobs.append(job)
+    return jobs
+
+
+def realtime_jobs(
+    fns: Sequence[int],
+    targets: dict[tuple[str, int], tuple[int, dict[int, int]]],
+    points_per_request: int,
+) -> list[TerminalJob]:
+    """AFN0C requests: every point of every terminal, each Fn, points in chunks."""
+    jobs = []
+    for (a1, a2), (terminal_id, meters) in targets.items():
+        job = TerminalJob((int(a1, 16), a2), terminal_id)
+        for fn in fns:
+            for part in chunks(sorted(meters), points_per_request):
+                job.batches.append(Batch(AFN.CLASS1, [DataUnit(pn, fn) for pn in part]))
+        if job.batches:
+            jobs.append(job)
+    return jobs

@@ -1,0 +1,111 @@
+"""A simulator fleet and the archive that matches it, for end-to-end collection tests."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from simulators.fleet import FleetSpec, archive
+from simulators.profiles import load_profile
+
+PROFILE = """
+description = "collection tests: quick answers{extra_description}"
+[link]
+heartbeat_interval = 60.0
+loss = {loss}
+[latency]
+min = 0.02
+max = 0.1
+{extra}
+"""
+
+
+def profile(tmp: Path, *, loss: float = 0.0, extra: str = "") -> Path:
+    path = tmp / f"profile-{loss}-{abs(hash(extra))}.toml"
+    path.write_text(PROFILE.format(loss=loss, extra=extra, extra_description=""))
+    return path
+
+
+def load_archive(dsn: str, concentrators: int, meters: int, profile_path: Path,
+                 areas: int = 2) -> None:  # fmt: skip
+    """Terminals and meters of the fleet, concentrator i in area A<i % areas>."""
+    spec = FleetSpec(concentrators, meters, profile=load_profile(str(profile_path)))
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        for k in range(areas):
+            conn.execute(
+                "INSERT INTO transformer_area (code, name) VALUES (%s, %s) "
+                "ON CONFLICT DO NOTHING",
+                (f"A{k}", f"area {k}"),
+            )
+        for i in range(concentrators):
+            conn.execute(
+                "INSERT INTO terminal (a1, a2, status, transformer_area_id) VALUES "
+                "(%s, %s, 'active', (SELECT id FROM transformer_area WHERE code = %s))",
+                (spec.a1, spec.a2_base + i, f"A{i % areas}"),
+            )
+        ids = {
+            (a1, a2): tid
+            for tid, a1, a2 in conn.execute("SELECT id, a1, a2 FROM terminal")
+        }
+        with conn.cursor().copy(
+            "COPY meter (terminal_id, pn, address, protocol, status) FROM STDIN"
+        ) as copy:
+            for a1, a2, pn, address, protocol in archive(spec):
+                copy.write_row((ids[(a1, a2)], pn, address, protocol, "active"))
+
+
+class Fleet:
+    """``headend simulate`` in a subprocess, stopped (and reported) at the end."""
+
+    def __init__(self, port: int, concentrators: int, meters: int, profile_path: Path,
+                 duration: float = 60.0) -> None:  # fmt: skip
+        self.args = [
+            sys.executable, "-m", "headend", "simulate", "--port", str(port),
+            "--concentrators", str(concentrators), "--meters", str(meters),
+            "--duration", str(duration), "--profile", str(profile_path),
+            "--processes", "1",
+        ]  # fmt: skip
+        self.proc: asyncio.subprocess.Process | None = None
+
+    async def __aenter__(self) -> Fleet:
+        self.proc = await asyncio.create_subprocess_exec(
+            *self.args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        )
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self.proc is not None
+        if self.proc.returncode is None:
+            self.proc.terminate()  # the fleet stops early and reports
+        await asyncio.wait_for(self.proc.communicate(), 60)
+
+
+async def until(
+    cond: Callable[[], Any], within: float = 20.0, step: float = 0.1
+) -> None:
+    """Wait for ``cond()`` (sync or async) to be true, failing after ``within`` s."""
+    deadline = time.monotonic() + within
+    while True:
+        got = cond()
+        if asyncio.iscoroutine(got):
+            got = await got
+        if got:
+            return
+        assert time.monotonic() < deadline, "condition not reached"
+        await asyncio.sleep(step)
+
+
+def query(dsn: str, sql: str, params: Any = None) -> list[tuple[Any, ...]]:
+    with psycopg.connect(dsn) as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+def dumps(obj: Any) -> str:
+    return json.dumps(obj, default=str)

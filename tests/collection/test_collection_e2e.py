@@ -1,0 +1,190 @@
+"""Collection end to end: a worker with storage, the simulator fleet, tasks run by API."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from headend.config import Settings
+from headend.storage import migrate
+from tests.collection.fleet import Fleet, load_archive, profile, query, until
+from tests.headend.conftest import api, running
+
+CONCENTRATORS, METERS = 6, 20
+DAILY_TASK: dict[str, Any] = {
+    "name": "daily-f161",
+    "kind": "daily",
+    "fns": [161],
+    "interval_s": 86400,
+    "lookback_days": 1,
+    "retries": 5,
+    "retry_interval_s": 1,
+}
+
+
+def settings_for(
+    make_settings: Callable[..., Settings], dsn: str, **collection: Any
+) -> Settings:
+    return make_settings(
+        storage=True,
+        database_url=dsn,
+        session={"timeout": 2.0, "retries": 0},
+        collection={"catchup_on_login": False, "spread": 0.2, **collection},
+    )
+
+
+def yesterday() -> date:
+    return datetime.now(ZoneInfo("Asia/Shanghai")).date() - timedelta(days=1)
+
+
+def stored(dsn: str, day: date) -> int:
+    return int(
+        query(
+            dsn,
+            "SELECT count(*) FROM reading_daily WHERE item_id = 1 AND day = %s",
+            (day,),
+        )[0][0]
+    )
+
+
+async def test_daily_collection_collects_every_meter_with_reads_alongside(
+    pg_dsn: str, make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    await migrate.upgrade(pg_dsn)
+    prof = profile(tmp_path)
+    load_archive(pg_dsn, CONCENTRATORS, METERS, prof)
+    async with (
+        running(settings_for(make_settings, pg_dsn)) as worker,
+        Fleet(worker.port, CONCENTRATORS, METERS, prof),
+        api(worker) as client,
+    ):
+        await until(lambda: len(worker.connections.registry) == CONCENTRATORS)
+        created = await client.post("/api/v1/tasks", json=DAILY_TASK)
+        assert created.status_code == 201, created.text
+        task = created.json()
+        assert (await client.post("/api/v1/tasks", json=DAILY_TASK)).status_code == 409
+        run = await client.post(f"/api/v1/tasks/{task['id']}/run")
+        assert run.status_code == 200, run.text
+        # An on-demand read (召测) and an inspection (巡测) while the window runs.
+        read = await client.post(
+            "/api/v1/reads",
+            json={"terminal": "4403-00002", "pn": 3, "afn": 12, "fn": 129},
+        )
+        assert read.status_code == 200, read.text
+        assert read.json()["ok"]
+        assert read.json()["stored"] == 1
+        started = await client.post(
+            "/api/v1/inspections",
+            json={
+                "targets": [{"terminal": f"4403-{i:05d}", "pn": 1}
+                            for i in range(1, CONCENTRATORS + 1)]
+                + [{"terminal": "4403-09999", "pn": 1}],
+                "read": {"afn": 12, "fn": 129, "timeout": 2},
+            },
+        )  # fmt: skip
+        assert started.status_code == 202, started.text
+        inspection_id = started.json()["id"]
+
+        async def finished() -> bool:
+            got = (await client.get(f"/api/v1/inspections/{inspection_id}")).json()
+            return bool(got["state"] == "finished")
+
+        await until(finished)
+        report = (await client.get(f"/api/v1/inspections/{inspection_id}")).json()
+        assert (report["total"], report["done"], report["ok"]) == (7, 7, 6)
+        errors = {r["target"]: r["error"] for r in report["results"] if not r["ok"]}
+        assert errors == {"4403-09999/p1": "offline"}
+
+        # Every meter's daily frozen reading, yesterday and the day before.
+        day = yesterday()
+        await until(lambda: stored(pg_dsn, day) == CONCENTRATORS * METERS)
+        await until(
+            lambda: stored(pg_dsn, day - timedelta(days=1)) == CONCENTRATORS * METERS
+        )
+        kpi = (await client.get(f"/api/v1/kpi/tasks/{task['id']}")).json()
+        assert kpi == [
+            {"scope": "all", "expected": 120, "collected": 120, "rate": 1.0,
+             "task": "daily-f161", "period": day.isoformat()}
+        ]  # fmt: skip
+        by_area = (await client.get(f"/api/v1/kpi/tasks/{task['id']}?by=area")).json()
+        assert [(r["area"], r["expected"], r["rate"]) for r in by_area] == [
+            ("A0", 60, 1.0), ("A1", 60, 1.0),
+        ]  # fmt: skip
+        online = (await client.get("/api/v1/kpi/online")).json()
+        assert online == {"active": CONCENTRATORS, "online": CONCENTRATORS, "rate": 1.0}
+    # Every terminal has its window recorded, with what it was asked and gave.
+    runs = query(
+        pg_dsn,
+        "SELECT sum(expected), sum(received), count(*) FILTER (WHERE result = 'ok') "
+        "FROM collection_run WHERE detail->>'phase' = 'window'",
+    )
+    assert runs == [
+        (CONCENTRATORS * METERS * 2, CONCENTRATORS * METERS * 2, CONCENTRATORS)
+    ]
+    # Energy only grows from one day to the next, per meter.
+    assert query(
+        pg_dsn,
+        "SELECT count(*) FROM reading_daily a JOIN reading_daily b USING (meter_id, item_id) "
+        "WHERE a.day = %s AND b.day = %s AND b.value < a.value",
+        (day - timedelta(days=1), day),
+    ) == [(0,)]
+
+
+async def test_recollection_fills_the_gaps_of_a_lossy_network(
+    pg_dsn: str, make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    await migrate.upgrade(pg_dsn)
+    prof = profile(tmp_path, loss=0.4)  # 40 % of requests lost on the way
+    load_archive(pg_dsn, CONCENTRATORS, METERS, prof)
+    settings = settings_for(make_settings, pg_dsn, points_per_request=4)
+    async with (
+        running(settings) as worker,
+        Fleet(worker.port, CONCENTRATORS, METERS, prof),
+        api(worker) as client,
+    ):
+        await until(lambda: len(worker.connections.registry) == CONCENTRATORS)
+        task = (
+            await client.post("/api/v1/tasks", json={**DAILY_TASK, "lookback_days": 0,
+                                                     "retries": 10})
+        ).json()  # fmt: skip
+        await client.post(f"/api/v1/tasks/{task['id']}/run")
+        day = yesterday()
+        await until(lambda: stored(pg_dsn, day) == CONCENTRATORS * METERS, within=60)
+    phases = dict(
+        query(
+            pg_dsn,
+            "SELECT detail->>'phase', sum(received) FROM collection_run GROUP BY 1",
+        )
+    )
+    assert phases["window"] < CONCENTRATORS * METERS  # the loss left gaps ...
+    assert phases["recollect"] > 0  # ... and re-collection (补采) filled them
+
+
+async def test_a_terminal_that_comes_back_is_caught_up(
+    pg_dsn: str, make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    await migrate.upgrade(pg_dsn)
+    prof = profile(tmp_path)
+    load_archive(pg_dsn, CONCENTRATORS, METERS, prof)
+    settings = settings_for(
+        make_settings, pg_dsn, catchup_on_login=True, catchup_delay=0.5
+    )
+    async with running(settings) as worker, api(worker) as client:
+        task = (
+            await client.post("/api/v1/tasks", json={**DAILY_TASK, "lookback_days": 0})
+        ).json()
+        await until(lambda: bool(worker.collector and worker.collector._tasks))
+        # Nobody is online: the window finds nothing to do.
+        await client.post(f"/api/v1/tasks/{task['id']}/run")
+        await asyncio.sleep(3)
+        assert stored(pg_dsn, yesterday()) == 0
+        async with Fleet(worker.port, CONCENTRATORS, METERS, prof):
+            await until(lambda: stored(pg_dsn, yesterday()) == CONCENTRATORS * METERS)
+    phases = {
+        r[0] for r in query(pg_dsn, "SELECT detail->>'phase' FROM collection_run")
+    }
+    assert phases == {"catchup"}
