@@ -71,6 +71,8 @@ class CollectionSettings(BaseModel):
     catchup_on_login: bool = True
     #: ... this many seconds after its login (logins in between are batched).
     catchup_delay: float = Field(30.0, ge=0, le=3600)
+    #: How often worker 0 exports the collection KPIs as metrics (seconds).
+    kpi_interval: float = Field(60.0, gt=0, le=3600)
     #: Concurrent reads of one batch inspection (批量巡测) at most.
     inspection_concurrency: int = Field(64, ge=1, le=1024)
 

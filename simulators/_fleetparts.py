@@ -56,6 +56,19 @@ class ProcessSpec:
     process_index: int = 0
 
 
+def anomaly_points(index: int, meters: int, taken: set[int],
+                   wanted: tuple[bool, ...]) -> list[int]:  # fmt: skip
+    """Points for the wanted data anomalies, in order (0 where not wanted).
+
+    Each on a point of its own, none on a ``taken`` one (the zero-energy and
+    relay-fault meters), so every anomaly shows alone; 0 once the points run out.
+    """
+    start = mix(index, 8)
+    free = (pn for pn in (1 + (start + k) % meters for k in range(meters))
+            if pn not in taken)  # fmt: skip
+    return [next(free, 0) if on else 0 for on in wanted]
+
+
 def concentrator_config(spec: ProcessSpec, index: int) -> ConcentratorConfig:
     """The deterministic configuration of fleet concentrator ``index``."""
     p = spec.profile
@@ -64,14 +77,22 @@ def concentrator_config(spec: ProcessSpec, index: int) -> ConcentratorConfig:
     def chosen(salt: int, share: float) -> bool:
         return mix(spec.seed, index, salt) % 10_000 < share * 10_000
 
+    zero = 1 + mix(index, 3) % m if p.zero_energy_meter and m else 0
+    relay = 1 + mix(index, 4) % m if p.relay_fails and m else 0
+    negative, jump, drift = anomaly_points(
+        index, m, {zero, relay},
+        (p.negative_step_meter, p.jump_meter, p.meter_clock_drift != 0),
+    )  # fmt: skip
     return ConcentratorConfig(
         index=index, a1=spec.a1, a2=spec.a2_base + index, meters=m,
         version=2009 if chosen(1, p.v2009) else 2013,
         heartbeat_interval=p.heartbeat_interval,
         master_ip=spec.host if spec.host != "localhost" else "127.0.0.1",
         master_port=spec.port, wrong_parameters=chosen(2, p.wrong_parameters),
-        zero_energy_point=1 + mix(index, 3) % m if p.zero_energy_meter and m else 0,
-        relay_fails_point=1 + mix(index, 4) % m if p.relay_fails and m else 0,
+        zero_energy_point=zero, relay_fails_point=relay,
+        negative_step_point=negative, jump_point=jump, clock_drift_point=drift,
+        meter_clock_drift=p.meter_clock_drift if drift else 0.0,
+        terminal_clock_drift=p.terminal_clock_drift,
         meter_1997_every=p.meter_1997_every,
     )  # fmt: skip
 

@@ -205,3 +205,49 @@ def registers(base: int, watts: int, kind: int, now: float) -> Registers:
 def kwh(values: Registers) -> list[float | None]:
     """Register values in kWh (what the 1376.1 layouts carry)."""
     return [v / 100 for v in values]
+
+
+# --- register faults -------------------------------------------------------------------
+#
+# The anomaly profiles give one meter per concentrator a register fault. It strikes
+# at local 00:00 on the first of every month: always inside the DAILY_DAYS of daily
+# freezes a concentrator keeps, so a test finds the last one (:func:`fault_day`),
+# and still a pure function of ``now``.
+
+#: What a jump meter's forward active register gains at each fault (飞走): 3,000 kWh,
+#: beyond what any direct-connected meter passes in a day.
+JUMP: Final = 300_000
+#: A jump meter draws at most this load (W), so that its register, 36,000 kWh a year
+#: of jumps on top, stays below the DL/T 645 maximum (999999.99 kWh) until 2043.
+JUMP_MAX_WATTS: Final = 500
+
+
+def fault_start(now: float) -> float:
+    """Epoch seconds of the last register fault at or before ``now``."""
+    return month_start(*months_back(now, 0))
+
+
+def fault_day(now: float) -> date:
+    """The data day of the last register fault: the first of the local month."""
+    year, month = months_back(now, 0)
+    return date(year, month, 1)
+
+
+def faults_since_t0(now: float) -> int:
+    """Register faults from T0 to ``now``: the months begun since January 2020."""
+    if now < T0:
+        return 0
+    year, month = months_back(now, 0)
+    return (year - 2020) * 12 + month - 1
+
+
+def since(values: Registers, start: Registers) -> Registers:
+    """Registers counted from ``start``: a meter cleared then (电表清零)."""
+    return (values[0] - start[0], values[1] - start[1], values[2] - start[2],
+            values[3] - start[3], values[4] - start[4])  # fmt: skip
+
+
+def jumped(values: Registers, jumps: int) -> Registers:
+    """Registers after ``jumps`` jumps, each booked in the valley tariff (00:00)."""
+    extra = JUMP * jumps
+    return (values[0] + extra, values[1], values[2], values[3], values[4] + extra)

@@ -127,19 +127,41 @@ class MeterBus:
     A meter object is built per request from its table entry and seed (a few µs);
     only meters whose state a command changed (relay, keep-power, clock) are kept,
     so memory grows with the meters touched by control, not with the fleet.
+
+    Faulty meters are named by point (0: none): zero energy, relay that fails,
+    register reset and jump (:mod:`simulators.meter645`), and a clock ``clock_drift``
+    seconds off.
     """
 
-    __slots__ = ("_kept", "clock_offset", "index", "relay_fails_point", "table",
+    __slots__ = ("_kept", "clock_drift", "clock_drift_point", "clock_offset", "index",
+                 "jump_point", "negative_step_point", "relay_fails_point", "table",
                  "zero_energy_point")  # fmt: skip
 
     def __init__(self, table: MeterTable, zero_energy_point: int = 0,
-                 relay_fails_point: int = 0) -> None:  # fmt: skip
+                 relay_fails_point: int = 0, *, negative_step_point: int = 0,
+                 jump_point: int = 0, clock_drift_point: int = 0,
+                 clock_drift: float = 0.0) -> None:  # fmt: skip
         self.table = table
         self.index = table.index
         self.zero_energy_point = zero_energy_point
         self.relay_fails_point = relay_fails_point
+        self.negative_step_point = negative_step_point
+        self.jump_point = jump_point
+        self.clock_drift_point = clock_drift_point
+        self.clock_drift = clock_drift
         self.clock_offset = 0.0  # from a forwarded broadcast time sync
         self._kept: dict[int, Meter] | None = None
+
+    def register_fault(self, pn: int) -> int:
+        """Which register fault point ``pn`` has: 0 none, 1 zero, 2 reset, 3 jump.
+
+        Part of the key of cached frozen answers: the faults change the values.
+        """
+        if pn == self.zero_energy_point:
+            return 1
+        if pn == self.negative_step_point:
+            return 2
+        return 3 if pn == self.jump_point else 0
 
     def meter(self, pn: int) -> Meter | None:
         """The meter at measuring point ``pn``, or None."""
@@ -152,7 +174,11 @@ class MeterBus:
         m = Meter(address, meter_seed(self.index, pn),
                   version=Version.V1997 if v1997 else Version.V2007,
                   zero_energy=pn == self.zero_energy_point,
-                  relay_fails=pn == self.relay_fails_point)  # fmt: skip
+                  relay_fails=pn == self.relay_fails_point,
+                  register_reset=pn == self.negative_step_point,
+                  register_jump=pn == self.jump_point,
+                  clock_drift=self.clock_drift if pn == self.clock_drift_point
+                  else 0.0)  # fmt: skip
         m.clock_offset = self.clock_offset
         return m
 

@@ -30,6 +30,7 @@ from protocols.gdw1376.units.afn0c import (
     ActiveReading,
     ForwardReadings,
     MeterClock,
+    MeterClockAndCounts,
     MeterSupplyState,
     PowerVoltageCurrent,
 )
@@ -51,6 +52,8 @@ from simulators._model import (
     Kind,
     Registers,
     date_day,
+    fault_start,
+    faults_since_t0,
     kwh,
     local_datetime,
     local_day,
@@ -142,6 +145,14 @@ def _reactive1(m: Meter, now: float) -> Registers:
 # --- AFN 0CH ---------------------------------------------------------------------------
 
 
+def _f27(m: Meter, now: float) -> MeterClockAndCounts:
+    """Meter clock and operation counts; a cleared meter counts its clears (清零)."""
+    clears = faults_since_t0(now) if m.register_reset else 0
+    last_clear = _local(fault_start(now)) if clears else None
+    return MeterClockAndCounts(_minute(now), m.clock(now), 0, 0, None, clears,
+                               last_clear, 0, None, 0, None, 0, None)  # fmt: skip
+
+
 def _f25(m: Meter, now: float) -> PowerVoltageCurrent:
     i = m.instant(now)
     pf = round(i.power_factor * 100, 1)
@@ -186,6 +197,7 @@ def _f162(m: Meter, now: float) -> MeterClock:
 
 CLASS1: Final[dict[int, Callable[[Meter, float], object]]] = {
     25: _f25,
+    27: _f27,
     33: _f33,
     129: _f129,
     161: _f161,
@@ -274,9 +286,10 @@ def class2(bus: MeterBus, pn: int, fn: int, td: object, now: float,
            cache: AnswerCache | None = None) -> DataUnit | None:  # fmt: skip
     """AFN0D Fn of point ``pn`` for the request's time mark ``td`` (None: no data).
 
-    Frozen answers are cached by concentrator index, pn, zero-energy flag, Fn and
-    time mark (together they fix the meter's seed and so the values); the cache is
-    consulted before any meter object is built.
+    Frozen answers are cached by concentrator index, pn, register fault
+    (:meth:`MeterBus.register_fault`), Fn and time mark (together they fix the
+    meter's seed and so the values); the cache is consulted before any meter object
+    is built.
     """
     mark: date | YearMonth | None
     if (fn in DAILY and isinstance(td, TdDaily)) or (
@@ -294,7 +307,7 @@ def class2(bus: MeterBus, pn: int, fn: int, td: object, now: float,
     at = _available(pn, mark, now)
     if at is None:
         return None
-    key = (bus.index, pn, pn == bus.zero_energy_point, fn,
+    key = (bus.index, pn, bus.register_fault(pn), fn,
            mark.toordinal() if isinstance(mark, date)
            else mark.year * 12 + mark.month)  # fmt: skip
     raw = None if cache is None else cache.get(key)

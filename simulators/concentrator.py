@@ -12,7 +12,8 @@ AFN 05     F1 trip / F2 allow close a control round (trip denied under
            keep-power, ERC5 recorded), F25/F33 keep-power on/off, F31 time
            sync (ERC41); every other command: confirm
 AFN 09     F1 version information
-AFN 0C     p0: F2 clock, F7 event counters; points: F25, F33, F129, F161, F162
+AFN 0C     p0: F2 clock, F7 event counters; points: F25, F27, F33, F129, F161,
+           F162
 AFN 0D     daily F1/F161, monthly F17/F177, curves F81/F89/F101 (``_readings``)
 AFN 0E     F1/F2 events Pm..Pn (``_events``)
 AFN 10     F1 transparent forwarding to the meter named in the 645 frame, F9
@@ -103,6 +104,11 @@ class ConcentratorConfig:
     wrong_parameters: bool = False
     zero_energy_point: int = 0  # 0 = none
     relay_fails_point: int = 0  # 0 = none
+    negative_step_point: int = 0  # register cleared monthly (电表清零); 0 = none
+    jump_point: int = 0  # register jumps monthly (飞走); 0 = none
+    clock_drift_point: int = 0  # meter whose clock is meter_clock_drift off; 0 = none
+    meter_clock_drift: float = 0.0  # s, + ahead
+    terminal_clock_drift: float = 0.0  # s the terminal clock (AFN0C F2) is ahead
     meter_1997_every: int = 0  # every k-th point speaks DL/T 645-1997; 0 = none
     port: int = 31  # terminal comm port of the meters (31: carrier)
     max_l1: int = 1024
@@ -130,9 +136,12 @@ class Concentrator:
                  cache: AnswerCache | None = SHARED_CACHE) -> None:  # fmt: skip
         self.config = config
         self.cache = cache
+        # A drifting terminal clock is a terminal in another "zone": AFN0C F2, the
+        # 2013 heartbeat and event times show it, until a time sync (AFN05 F31).
         self.session = TerminalSession(TerminalConfig(
             config.a1, config.a2, config.version, config.heartbeat_interval,
-            config.confirm_timeout, config.retries, config.max_l1))  # fmt: skip
+            config.confirm_timeout, config.retries, config.max_l1,
+            utc_offset=UTC_OFFSET + config.terminal_clock_drift))  # fmt: skip
         self.events = EventLog()
         down = 60 + meter_seed(config.index, 0) % 3600  # the outage before power-on
         on = local_datetime(now).replace(second=0)
@@ -144,7 +153,11 @@ class Concentrator:
         self.table = MeterTable(config.index, config.meters, config.port,
                                 config.meter_1997_every)  # fmt: skip
         self.bus = MeterBus(self.table, config.zero_energy_point,
-                            config.relay_fails_point)  # fmt: skip
+                            config.relay_fails_point,
+                            negative_step_point=config.negative_step_point,
+                            jump_point=config.jump_point,
+                            clock_drift_point=config.clock_drift_point,
+                            clock_drift=config.meter_clock_drift)  # fmt: skip
         self._rounds = 0  # tripped control rounds, bit i = round i+1
         self._keep_power_until = 0.0
 

@@ -13,7 +13,13 @@ the registers a pure function of (seed, now), does not stop them growing.
 Faults: ``zero_energy`` freezes the registers while the load stays on (the
 wiring-error symptom "zero energy under load"); ``relay_fails`` acknowledges a trip
 (and records it) while the relay stays closed, so status word 3 shows the relay
-command "off" (D6) and the relay itself "on" (D4).
+command "off" (D6) and the relay itself "on" (D4). The register faults strike at
+local 00:00 on the first of every month (:func:`~simulators._model.fault_start`):
+``register_reset`` clears every register then (电表清零: the day's frozen value falls
+to 0), ``register_jump`` adds :data:`~simulators._model.JUMP` to the forward active
+register (飞走; the meter's load is capped so the register stays in range).
+``clock_drift`` (s) puts the meter's clock off; a broadcast time sync does not
+cure it (it sets the offset of a healthy clock, the drift stays on top).
 
 :meth:`Meter.answer` takes request bytes and returns reply bytes or None (not for
 this meter, broadcast, or undecodable), as a meter on an RS-485 bus would.
@@ -38,16 +44,21 @@ from protocols.dlt645.commands import CIPHER_LEVELS
 from protocols.errors import ProtocolError
 from simulators._meter_di import read_value
 from simulators._model import (
+    JUMP_MAX_WATTS,
     LOAD_PERCENT,
     Kind,
     Registers,
     address_point,
+    fault_start,
+    faults_since_t0,
+    jumped,
     local_datetime,
     meter_address,
     meter_seed,
     midnight,
     month_start,
     registers,
+    since,
     tariff_at,
 )
 
@@ -92,6 +103,7 @@ class Meter:
         "address",
         "alarm",
         "base",
+        "clock_drift",
         "clock_offset",
         "command_open",
         "keep_power",
@@ -99,6 +111,8 @@ class Meter:
         "last_trip",
         "phases",
         "preamble",
+        "register_jump",
+        "register_reset",
         "relay_fails",
         "relay_open",
         "seed",
@@ -109,17 +123,23 @@ class Meter:
 
     def __init__(self, address: str, seed: int, *, version: Version = V07,
                  zero_energy: bool = False, relay_fails: bool = False,
-                 preamble: int = 0) -> None:  # fmt: skip
+                 register_reset: bool = False, register_jump: bool = False,
+                 clock_drift: float = 0.0, preamble: int = 0) -> None:  # fmt: skip
         self.address: str = address
         self.seed: int = seed
         self.version: Version = version
         self.zero_energy: bool = zero_energy
         self.relay_fails: bool = relay_fails
+        self.register_reset: bool = register_reset
+        self.register_jump: bool = register_jump
+        self.clock_drift: float = clock_drift
         self.preamble = preamble  # FE wake-up bytes before each reply
         three_phase = (seed >> 40) % 10 == 0  # one meter in ten
         self.phases: int = 3 if three_phase else 1
         self.base: int = 100_000 + seed % 4_900_000  # 1 000 - 50 000 kWh at T0
         self.watts: int = (150 + (seed >> 24) % 1350) * (4 if three_phase else 1)
+        if register_jump:
+            self.watts = min(self.watts, JUMP_MAX_WATTS)
         self.relay_open = False  # 继电器状态: True = off (断)
         self.command_open = False  # 继电器命令状态: True = trip commanded
         self.keep_power = False
@@ -132,7 +152,13 @@ class Meter:
 
     def energy(self, kind: int, now: float) -> Registers:
         """Register values (total, tariffs 1-4) in hundredths of a kWh/kvarh."""
-        return registers(self.base, 0 if self.zero_energy else self.watts, kind, now)
+        watts = 0 if self.zero_energy else self.watts
+        values = registers(self.base, watts, kind, now)
+        if self.register_reset:
+            return since(values, registers(self.base, watts, kind, fault_start(now)))
+        if self.register_jump and kind == Kind.FORWARD:
+            return jumped(values, faults_since_t0(now))
+        return values
 
     def daily_frozen(self, day: date, kind: int = Kind.FORWARD) -> Registers:
         """Daily freeze (日冻结) of ``day``: the register at local 00:00 of ``day``."""
@@ -144,8 +170,8 @@ class Meter:
         return self.energy(kind, month_start(year, month))
 
     def clock(self, now: float) -> datetime:
-        """The meter's own clock (local time plus any broadcast offset)."""
-        return local_datetime(now + self.clock_offset)
+        """The meter's own clock (local time plus any broadcast offset and drift)."""
+        return local_datetime(now + self.clock_offset + self.clock_drift)
 
     def instant(self, now: float) -> Instant:
         seed = self.seed

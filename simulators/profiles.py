@@ -18,7 +18,14 @@ File layout (every key optional; unknown keys are an error, so typos surface)::
                 concentrators showing each fault; duplicate_hold (s the second
                 connection stays), duplicate_interval (s, 0 = once), ip_jump_interval,
                 ip_jump_hold (s the abandoned connection stays open), flap_interval;
-                zero_energy_meter, relay_fails: one such meter per concentrator
+                zero_energy_meter, relay_fails: one such meter per concentrator;
+                the data anomalies (数据异常), also one such meter per concentrator,
+                each on its own point: negative_step_meter (register cleared at
+                00:00 on the 1st of every month: that day's frozen value falls to
+                0), jump_meter (forward active register +3,000 kWh at the same
+                instants), meter_clock_drift (s the meter's clock is off, 0 = none,
+                + ahead); terminal_clock_drift (s every concentrator's own clock,
+                AFN0C F2, is off, until the master syncs it)
     [terminal]  v2009 (share of 2009 terminals: heartbeat without clock),
                 meter_1997_every (every k-th meter speaks DL/T 645-1997, 0 = none)
 """
@@ -31,6 +38,7 @@ from pathlib import Path
 from typing import Any, Final
 
 PROFILE_DIR: Final = Path(__file__).with_name("profiles")
+MAX_CLOCK_DRIFT: Final = 366 * 86400.0  # s: a year either way
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +69,10 @@ class Profile:
     wrong_parameters: float = 0.0
     zero_energy_meter: bool = False
     relay_fails: bool = False
+    negative_step_meter: bool = False
+    jump_meter: bool = False
+    meter_clock_drift: float = 0.0
+    terminal_clock_drift: float = 0.0
     v2009: float = 0.0
     meter_1997_every: int = 0
 
@@ -84,6 +96,11 @@ class Profile:
                 raise ValueError(f"profile {self.name}: {name} must be >= 0")
         if self.meter_1997_every < 0:
             raise ValueError(f"profile {self.name}: meter_1997_every must be >= 0")
+        for name in ("meter_clock_drift", "terminal_clock_drift"):
+            if not abs(getattr(self, name)) <= MAX_CLOCK_DRIFT:  # NaN fails too
+                raise ValueError(
+                    f"profile {self.name}: {name} must be within ±{MAX_CLOCK_DRIFT:.0f} s"
+                )
 
     def with_heartbeat(self, interval: float | None) -> Profile:
         return self if interval is None else replace(self, heartbeat_interval=interval)
@@ -100,7 +117,8 @@ SECTIONS: Final[dict[str, dict[str, str]]] = {
                               "duplicate_interval", "ip_jump", "ip_jump_interval",
                               "ip_jump_hold", "flap", "flap_interval",
                               "wrong_parameters", "zero_energy_meter",
-                              "relay_fails")},
+                              "relay_fails", "negative_step_meter", "jump_meter",
+                              "meter_clock_drift", "terminal_clock_drift")},
     "terminal": {k: k for k in ("v2009", "meter_1997_every")},
 }  # fmt: skip
 _TYPES: Final = {f.name: f.type for f in fields(Profile)}

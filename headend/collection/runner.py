@@ -36,7 +36,7 @@ from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped
 from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import-untyped]
 
 from headend import metrics
-from headend.collection import plan, tasks
+from headend.collection import kpi, plan, tasks
 from headend.collection.tasks import Task
 from headend.config import Settings, format_address
 from headend.connections import CommEvent, Connections
@@ -53,6 +53,9 @@ RELOAD_INTERVAL = 2.0
 MAX_RETURNING = 100_000
 #: Reasons after which the rest of a terminal's batches are not tried this time.
 _GIVE_UP = frozenset({"offline", "shutdown", "replaced", "queue_full"})
+
+#: Tasks with a success-rate series at most (bounded label values).
+KPI_TASKS = 100
 
 EventsHook = Callable[[tuple[int, int]], None]
 
@@ -104,6 +107,10 @@ class Collector:
         self._background.append(
             loop.create_task(self._reload_forever(), name="collection-tasks")
         )
+        if self.index == 0:  # one worker exports the database-wide KPIs
+            self._background.append(
+                loop.create_task(self._kpis_forever(), name="collection-kpis")
+            )
         if self.limits.catchup_on_login:
             self.connections.sinks.append(self._on_comm)
             self._background.append(
@@ -393,3 +400,31 @@ class Collector:
                     log.warning(
                         "collection_catchup_failed", task=task.name, error=str(exc)
                     )
+
+    # --- KPIs as metrics -----------------------------------------------------------------
+
+    async def _kpis_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.limits.kpi_interval)
+            try:
+                await self.export_kpis()
+            except (psycopg.Error, OSError) as exc:
+                log.warning("collection_kpis_unavailable", error=str(exc))
+
+    async def export_kpis(self) -> None:
+        """Success of each daily/monthly task (latest period) and the online rate."""
+        today = datetime.now(self.tz).date()
+        frozen = [
+            t
+            for t in self._tasks.values()
+            if t.enabled and t.kind in ("daily", "monthly")
+        ]
+        async with await self._connect() as conn:
+            for task in frozen[:KPI_TASKS]:
+                period = plan.periods(task.kind, today, 0)[0]
+                (total,) = await kpi.success(conn, task, period)
+                if total["rate"] is not None:
+                    metrics.COLLECTION_SUCCESS.labels(task.name).set(total["rate"])
+            online = await kpi.online_rate(conn)
+        if online["rate"] is not None:
+            metrics.TERMINAL_ONLINE_RATIO.set(online["rate"])

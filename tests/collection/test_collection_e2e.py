@@ -33,7 +33,12 @@ def settings_for(
         storage=True,
         database_url=dsn,
         session={"timeout": 2.0, "retries": 0},
-        collection={"catchup_on_login": False, "spread": 0.2, **collection},
+        collection={
+            "catchup_on_login": False,
+            "spread": 0.2,
+            "kpi_interval": 0.5,
+            **collection,
+        },
     )
 
 
@@ -116,6 +121,16 @@ async def test_daily_collection_collects_every_meter_with_reads_alongside(
         ]  # fmt: skip
         online = (await client.get("/api/v1/kpi/online")).json()
         assert online == {"active": CONCENTRATORS, "online": CONCENTRATORS, "rate": 1.0}
+        # The same as metrics (worker 0 exports them every kpi_interval).
+        text = ""
+
+        async def exported() -> bool:
+            nonlocal text
+            text = (await client.get("/metrics")).text
+            return 'headend_collection_success_ratio{task="daily-f161"} 1.0' in text
+
+        await until(exported, within=5)
+        assert "headend_terminal_online_ratio 1.0" in text
     # Every terminal has its window recorded, with what it was asked and gave.
     runs = query(
         pg_dsn,
