@@ -7,11 +7,15 @@
    fleet's concentrators and meters — all but the last concentrator, which the
    head-end will meet in the field and flag as ``discovered`` (archive mismatch);
 3. ``headend serve`` on free loopback ports, on that database;
-4. ``headend simulate`` with a small fleet; the screen shows terminals coming online
+4. a daily frozen collection task (日冻结, F161, two days back, re-collection every
+   10 s), created through the API before the fleet starts: terminals are caught up as
+   they log in, and the task is run once more 15 s in;
+5. ``headend simulate`` with a small fleet; the screen shows terminals coming online
    (online count, logins, heartbeats, replaced sessions), what the database holds
-   (communication log, terminals by archive status, rows written or spooled) and the
+   (communication log, terminals by archive status, rows written or spooled), the
+   collection KPIs (success in all and per transformer area, online rate) and the
    newest communication-log entries, until the fleet finishes or the time is up;
-5. both are stopped, ``headend archive check`` reports what the field got wrong, and
+6. both are stopped, ``headend archive check`` reports what the field got wrong, and
    the embedded database is stopped. Logs and files go to ``var/demo/``.
 """
 
@@ -174,6 +178,20 @@ def _prepare_database(out: Path, console: Console, env: dict[str, str],
     return dsn
 
 
+#: The demo's collection task (see docs/collection.md).
+DEMO_TASK: dict[str, Any] = {
+    "name": "demo-daily",
+    "kind": "daily",
+    "fns": [161],
+    "schedule": "30 1 * * *",
+    "lookback_days": 2,
+    "retries": 5,
+    "retry_interval_s": 10,
+}
+#: Seconds after the fleet starts when the demo runs the task ("run now").
+RUN_AFTER = 15.0
+
+
 def run(concentrators: int = 50, meters: int = 8, duration: float = 60.0,
         profile: str = "field") -> int:  # fmt: skip
     out = Path("var/demo")
@@ -181,6 +199,7 @@ def run(concentrators: int = 50, meters: int = 8, duration: float = 60.0,
     port, api_port = _free_port(10000), _free_port(8080)
     token = secrets.token_urlsafe(16)
     env = dict(os.environ, HEADEND_API_TOKEN=token, HEADEND_LOG_FORMAT="json",
+               HEADEND_COLLECTION__CATCHUP_DELAY="5",
                HEADEND_RUNTIME_DIR=str(out.resolve() / "run"),
                HEADEND_STATE_DIR=str(out.resolve() / "state"))  # fmt: skip
     console = Console()
@@ -215,6 +234,12 @@ def run(concentrators: int = 50, meters: int = 8, duration: float = 60.0,
                 )
                 return 1
             time.sleep(0.2)
+        # A daily frozen collection (日冻结, F161) of every meter, re-collection
+        # every 10 s: terminals are caught up as they log in, and run again below.
+        task = client.post("/api/v1/tasks", json=DEMO_TASK)
+        if task.status_code not in (201, 409):
+            console.print(f"[red]creating the demo task failed: {task.text}")
+            return 1
         fleet = subprocess.Popen(  # noqa: S603
             [sys.executable, "-m", "simulators", "--concentrators", str(concentrators),
              "--meters", str(meters), "--host", "127.0.0.1", "--port", str(port),
@@ -223,6 +248,7 @@ def run(concentrators: int = 50, meters: int = 8, duration: float = 60.0,
             stdout=fleet_log, stderr=fleet_log,
         )  # fmt: skip
         start = time.monotonic()
+        ran = False
         with Live(console=console, refresh_per_second=2) as live:
             while fleet.poll() is None and time.monotonic() - start < duration + 30:
                 with contextlib.suppress(httpx.TransportError, ValueError):
@@ -249,6 +275,11 @@ def run(concentrators: int = 50, meters: int = 8, duration: float = 60.0,
                     )
                     with contextlib.suppress(psycopg.Error):
                         status.update(_database_view(dsn))
+                    if not ran and time.monotonic() - start > RUN_AFTER:
+                        ran = client.post(
+                            f"/api/v1/tasks/{DEMO_TASK['name']}/run"
+                        ).is_success
+                    status.update(_kpis(client))
                     events = client.get("/api/v1/events", params={"limit": 10}).json()
                     live.update(_view(status, events, time.monotonic() - start))
                 time.sleep(1)
@@ -257,6 +288,30 @@ def run(concentrators: int = 50, meters: int = 8, duration: float = 60.0,
     finally:
         _stop(fleet, server, client, server_log, fleet_log)
         _closing_report(console, env, out)
+
+
+def _kpis(client: httpx.Client) -> dict[str, Any]:
+    """The demo task's success yesterday, in all and per transformer area (台区)."""
+    out: dict[str, Any] = {}
+    name = DEMO_TASK["name"]
+    total = client.get(f"/api/v1/kpi/tasks/{name}")
+    if total.is_success and total.json():
+        row = total.json()[0]
+        rate = f"{row['rate']:.1%}" if row["rate"] is not None else "-"
+        out[f"daily frozen {row['period']} (日冻结)"] = (
+            f"{row['collected']} of {row['expected']} meters ({rate})"
+        )
+    areas = client.get(f"/api/v1/kpi/tasks/{name}", params={"by": "area"})
+    if areas.is_success:
+        for row in areas.json()[:6]:
+            rate = f"{row['rate']:.1%}" if row["rate"] is not None else "-"
+            out[f"  台区 {row['area']}"] = (
+                f"{row['collected']}/{row['expected']} ({rate})"
+            )
+    online = client.get("/api/v1/kpi/online")
+    if online.is_success and online.json()["rate"] is not None:
+        out["terminal online rate (在线率)"] = f"{online.json()['rate']:.1%}"
+    return out
 
 
 def _stop(fleet: subprocess.Popen[bytes] | None, server: subprocess.Popen[bytes],
