@@ -19,8 +19,9 @@ BANNED_IN_PROTOCOLS = {
 }  # fmt: skip
 CLOCK_CALLS = {"now", "utcnow", "today", "time", "monotonic", "perf_counter"}
 OURS = {"protocols", "headend", "simulators"}
-# The CLI is the composition root: it may start simulator fleets.
-SIMULATOR_IMPORTERS = {"headend/cli.py"}
+# The CLI is the composition root: it may start simulator fleets; the demo, which it
+# runs, writes the archive of the fleet it starts (simulators.fleet.archive).
+SIMULATOR_IMPORTERS = {"headend/cli.py", "headend/demo.py"}
 
 
 def _modules(package: str) -> list[Path]:
