@@ -22,11 +22,13 @@ import uvicorn
 from headend.api.http import build_app
 from headend.bus import Bus, comm_event_sink
 from headend.cluster import Cluster
+from headend.collection.events import EventCollector, requests_via
 from headend.collection.reads import Reader
 from headend.collection.runner import Collector
 from headend.config import Settings
 from headend.connections import Connections
 from headend.persistence import Persistence
+from headend.pipeline import Priority
 from headend.routing import RemoteRequests
 
 log = structlog.get_logger("headend.app")
@@ -72,6 +74,7 @@ class Worker:
     persistence: Persistence | None = field(init=False, default=None)
     collector: Collector | None = field(init=False, default=None)
     reader: Reader | None = field(init=False, default=None)
+    events: EventCollector | None = field(init=False, default=None)
     bus: Bus | None = field(init=False, default=None)
     remote: RemoteRequests | None = field(init=False, default=None)
 
@@ -101,9 +104,21 @@ class Worker:
             await self.remote.start()
             self.cluster.remote = self.remote
         p = self.persistence
+        if p is not None and p.writer is not None and p.directory is not None:
+            # Events (事件): fetched when a terminal flags them (ACD/EC) or reports.
+            self.events = EventCollector(
+                requests_via(self.connections), p.directory, p.writer, p.dsn,
+                timezone=s.timezone, worker=p.worker,
+                # behind control and on-demand reads, ahead of scheduled collection
+                priority=Priority.RECOLLECT,
+            )  # fmt: skip
+            self.connections.report_handlers.append(self.events.on_event)
+            await self.events.start()
         if p is not None and p.ingest is not None and p.writer is not None:
             self.collector = Collector(s, self.connections, p.ingest, p.writer, p.dsn,
                                        self.index)  # fmt: skip
+            if self.events is not None:
+                self.collector.events_hook = self.events.poll
             await self.collector.start()
         self.reader = Reader(self.cluster, s, p.dsn if p is not None else None,
                              p.ingest if p is not None else None)  # fmt: skip
@@ -160,6 +175,8 @@ class Worker:
             await self.remote.stop()
         await self.cluster.stop()
         await self.connections.stop()  # links close: their offline events go out
+        if self.events is not None:
+            await self.events.stop()
         if self.persistence is not None:
             await self.persistence.stop()
         if self.bus is not None:

@@ -260,7 +260,16 @@ async def test_submit_nowait_spools_past_the_bound(pg_dsn: str, tmp_path: Path) 
     await prepare(pg_dsn)
     writer = Writer(pg_dsn, tmp_path / "spool", max_buffered_rows=10)
     for _ in range(15):
-        row: tuple[Any, ...] = (NOW, uuid.uuid4(), "login", "4403-00001", None, "p", "w", {})
+        row: tuple[Any, ...] = (
+            NOW,
+            uuid.uuid4(),
+            "login",
+            "4403-00001",
+            None,
+            "p",
+            "w",
+            {},
+        )
         writer.submit_nowait(COMM_LOG.name, [row])
     assert writer.buffered == 10
     assert writer.stats.rows_spooled == 5
