@@ -149,8 +149,13 @@ class TaskSpec(BaseModel):
                 raise ValueError(
                     f"AFN{afn:02X} F{fn}: the head-end does not store this item yet"
                 )
-        if self.dis and self.kind != "realtime":
-            raise ValueError("645 data identifiers (dis) are read by realtime tasks")
+        if self.dis:
+            # Scheduled 645 reads through forwarding are one request per meter and DI;
+            # they are offered on demand (召测) and in inspections, not in tasks yet.
+            raise ValueError(
+                "645 data identifiers are read on demand and by inspections; "
+                "tasks take Fns"
+            )
         return self
 
 
