@@ -24,7 +24,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
 from headend import metrics
-from headend.api import collection
+from headend.api import anomalies, collection
 from headend.cluster import Cluster
 from headend.collection.reads import Reader
 from headend.config import Settings, parse_address
@@ -185,6 +185,8 @@ def build_app(cluster: Cluster, settings: Settings, *, dsn: str | None = None,
         }
 
     v1.include_router(collection.router(dsn, reader, settings.timezone))
+    if dsn:
+        v1.include_router(anomalies.router(lambda: dsn))
     app.include_router(v1)
     app.state.cluster = cluster
     return app

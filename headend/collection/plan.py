@@ -40,6 +40,8 @@ PROOF: Final[dict[int, tuple[str, int]]] = {
     **{177 + k: (MONTHLY, item) for k, item in _REGISTER_FNS.items()},
 }
 _PERIOD_COLUMN: Final = {DAILY: "day", MONTHLY: "month"}
+#: AFN0C F1-F24 are the terminal's own data (pn 0); measuring-point data starts here.
+FIRST_POINT_FN: Final = 25
 
 
 @dataclass(slots=True)
@@ -59,6 +61,8 @@ class TerminalJob:
     key: tuple[int, int]  # (A1 word, A2), as the connection registry has it
     terminal_id: int
     batches: list[Batch] = field(default_factory=list)
+    #: pn -> archive meter id of the points asked
+    meters: dict[int, int] = field(default_factory=dict)
 
     @property
     def expected(self) -> int:
@@ -122,7 +126,7 @@ def frozen_jobs(
     """Requests for the gaps: per terminal, per Fn and period, points in chunks."""
     jobs = []
     for (a1, a2), (terminal_id, meters) in targets.items():
-        job = TerminalJob((int(a1, 16), a2), terminal_id)
+        job = TerminalJob((int(a1, 16), a2), terminal_id, meters=meters)
         by_meter = {mid: pn for pn, mid in meters.items()}
         for fn in fns:
             wanted: dict[date, list[int]] = {}
@@ -148,8 +152,11 @@ def realtime_jobs(
     """AFN0C requests: every point of every terminal, each Fn, points in chunks."""
     jobs = []
     for (a1, a2), (terminal_id, meters) in targets.items():
-        job = TerminalJob((int(a1, 16), a2), terminal_id)
+        job = TerminalJob((int(a1, 16), a2), terminal_id, meters=meters)
         for fn in fns:
+            if fn < FIRST_POINT_FN:  # terminal data (终端数据): pn 0, once
+                job.batches.append(Batch(AFN.CLASS1, [DataUnit(0, fn)]))
+                continue
             for part in chunks(sorted(meters), points_per_request):
                 job.batches.append(Batch(AFN.CLASS1, [DataUnit(pn, fn) for pn in part]))
         if job.batches:

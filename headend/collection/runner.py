@@ -36,13 +36,16 @@ from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped
 from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import-untyped]
 
 from headend import metrics
-from headend.collection import kpi, plan, tasks
+from headend.collection import anomalies, kpi, plan, tasks
 from headend.collection.tasks import Task
 from headend.config import Settings, format_address
 from headend.connections import CommEvent, Connections
 from headend.ingest import RECOLLECT, SCHEDULED, Ingest
 from headend.pipeline import Priority, RequestError
 from headend.storage.writer import Writer
+from protocols.gdw1376 import DataUnit
+from protocols.gdw1376.registry import AFN
+from protocols.gdw1376.units.afn0c import MeterClock, MeterClockAndCounts, TerminalClock
 
 log = structlog.get_logger(__name__)
 
@@ -97,6 +100,8 @@ class Collector:
         self._returned = asyncio.Event()
         self._background: list[asyncio.Task[None]] = []
         self.last: dict[str, WindowResult] = {}
+        #: Clocks found off during the running windows, recorded at their end.
+        self._clocks: list[anomalies.ClockDrift] = []
 
     # --- life --------------------------------------------------------------------------
 
@@ -226,6 +231,12 @@ class Collector:
                     break
                 await asyncio.sleep(task.retry_interval_s)
                 result = await self.run_window(task, today=today, phase="recollect")
+            if task.kind == "daily" and self.index == 0:
+                # What is still wrong once re-collection is over (数据异常).
+                day = plan.periods("daily", today or datetime.now(self.tz).date(), 0)[0]
+                async with await self._connect() as conn:
+                    found = await anomalies.detect_day(conn, day)
+                log.info("anomalies_detected", day=day.isoformat(), found=found)
         except (psycopg.Error, OSError) as exc:
             log.warning("collection_window_failed", task=task.name, error=str(exc))
 
@@ -295,6 +306,10 @@ class Collector:
         await self._dispatch(jobs, one)
         if rows:
             await self.writer.submit("collection_run", rows)
+        if self._clocks:
+            clocks, self._clocks = self._clocks, []
+            async with await self._connect() as conn:
+                await anomalies.record(conn, clocks)
         result.seconds = time.monotonic() - began
         metrics.COLLECTION_WINDOWS.labels(task.kind, phase).inc()
         metrics.COLLECTION_WINDOW_SECONDS.observe(result.seconds)
@@ -361,8 +376,36 @@ class Collector:
             units = [u for u in answer.units if u.data is not None]
             received += len(units)
             await self.ingest.store(text_key, batch.afn, units, source)
+            if batch.afn == AFN.CLASS1:
+                self._clocks.extend(self._clock_findings(job, units))
         metrics.COLLECTION_READINGS.labels(phase).inc(received)
         return received, reason
+
+    def _clock_findings(self, job: plan.TerminalJob,
+                        units: list[DataUnit]) -> list[anomalies.ClockDrift]:  # fmt: skip
+        """Terminal (F2) and meter (F27, F162) clocks beyond the drift threshold."""
+        received = datetime.now(self.tz)
+        out = []
+        for u in units:
+            data = u.data
+            if isinstance(data, TerminalClock) and data.clock is not None:
+                found = anomalies.check_clock(
+                    anomalies.Kind.TERMINAL_CLOCK_DRIFT, terminal_id=job.terminal_id,
+                    device_time=data.clock.replace(tzinfo=self.tz), received=received,
+                )  # fmt: skip
+            elif (
+                isinstance(data, MeterClock | MeterClockAndCounts) and data.meter_clock
+            ):
+                found = anomalies.check_clock(
+                    anomalies.Kind.METER_CLOCK_DRIFT, terminal_id=job.terminal_id,
+                    meter_id=job.meters.get(u.pn),
+                    device_time=data.meter_clock.replace(tzinfo=self.tz), received=received,
+                )  # fmt: skip
+            else:
+                continue
+            if found is not None:
+                out.append(found)
+        return out
 
     # --- catch-up of terminals that come back --------------------------------------------
 
