@@ -306,14 +306,14 @@ class Reader:
             async with await self._connect() as conn:
                 while not all(r.done() for r in readers):
                     await asyncio.wait(readers, timeout=FLUSH_EVERY)
-                    pending = await self._flush(conn, inspection_id, pending)
+                    await self._flush(conn, inspection_id, self._take(pending))
                 state = "finished"
         finally:
             for r in readers:
                 r.cancel()
             try:
                 async with await self._connect() as conn:
-                    await self._flush(conn, inspection_id, pending)
+                    await self._flush(conn, inspection_id, self._take(pending))
                     await conn.execute(
                         "UPDATE inspection SET state = %s, finished_at = now() WHERE id = %s",
                         (state, inspection_id),
@@ -324,10 +324,17 @@ class Reader:
                 )
 
     @staticmethod
+    def _take(pending: list[ReadResult]) -> list[ReadResult]:
+        """Empty ``pending`` in place (the readers keep appending to it)."""
+        taken = pending[:]
+        del pending[: len(taken)]
+        return taken
+
+    @staticmethod
     async def _flush(conn: AnyConnection, inspection_id: uuid.UUID,
-                     results: list[ReadResult]) -> list[ReadResult]:  # fmt: skip
+                     results: list[ReadResult]) -> None:  # fmt: skip
         if not results:
-            return results
+            return
         async with conn.transaction():
             async with conn.cursor() as cur:
                 await cur.executemany(
@@ -340,7 +347,6 @@ class Reader:
                 "UPDATE inspection SET done = done + %s, ok = ok + %s WHERE id = %s",
                 (len(results), sum(r.ok for r in results), inspection_id),
             )
-        return []
 
     async def inspection(self, inspection_id: uuid.UUID, *, results: bool = True,
                          limit: int = 1000, offset: int = 0) -> dict[str, Any] | None:  # fmt: skip

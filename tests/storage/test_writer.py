@@ -6,20 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import textwrap
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import psycopg
-import pytest
 
 from headend.ingest import SCHEDULED, Ingest
 from headend.storage import maintenance, migrate
@@ -30,7 +26,7 @@ from headend.storage.writer import Writer
 from protocols.gdw1376 import DataUnit
 from protocols.gdw1376.registry import AFN
 from protocols.gdw1376.units.afn0d import DailyActiveReading
-from tests.fixtures.postgres import Cluster, start_cluster
+from tests.fixtures.postgres import Cluster
 
 DAY = date.today() - timedelta(days=1)
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -156,20 +152,6 @@ def test_spool_survives_a_torn_tail_and_keeps_damage_aside(tmp_path: Path) -> No
     segment.write_bytes(bytes(damaged))
     assert [rows[0][0] for _, rows in spool.records(segment)] == [1]
     assert segment.with_suffix(".corrupt").exists()
-
-
-@pytest.fixture
-def private_cluster(engine: str) -> Iterator[Cluster]:
-    """A cluster of its own, so that a test can stop and start it."""
-    # Not under tmp_path: the server's user must be able to reach the directory.
-    root = Path(tempfile.mkdtemp(prefix="headend-pg-private-"))
-    started: list[Cluster] = []
-    try:
-        yield start_cluster(engine, root, started)
-    finally:
-        for cluster in started:
-            cluster.stop("immediate")
-        shutil.rmtree(root, ignore_errors=True)
 
 
 async def test_database_stopped_and_restarted_during_ingest(
