@@ -220,17 +220,24 @@ class Ingest:
         return out
 
     async def store(self, terminal: tuple[str, int], afn: int, units: Sequence[DataUnit],
-                    source: int, received: datetime | None = None) -> int:  # fmt: skip
-        """Resolve ids, build the rows and submit them; returns the rows submitted."""
+                    source: int, received: datetime | None = None,
+                    known: tuple[int, dict[int, int]] | None = None) -> int:  # fmt: skip
+        """Resolve ids, build the rows and submit them; returns the rows submitted.
+
+        ``known``: (terminal id, {pn: meter id}) when the caller has them already (a
+        collection window resolved its targets); points missing there are looked up.
+        """
         stored = [u for u in units if (afn, u.fn) in MAP and u.data is not None]
         if not stored:
             return 0
         received = received or datetime.now(UTC)
         try:
-            terminal_id = await self.directory.terminal_id(*terminal)
-            meters = await self.directory.meter_ids(
-                terminal_id, sorted({u.pn for u in stored})
-            )
+            points = {u.pn for u in stored}
+            if known is not None and points <= known[1].keys():
+                terminal_id, meters = known
+            else:
+                terminal_id = await self.directory.terminal_id(*terminal)
+                meters = await self.directory.meter_ids(terminal_id, sorted(points))
         except (ArchiveUnavailable, LookupError):
             # The database resolves (and, if need be, adds) the terminal and points
             # when the address-keyed rows arrive.

@@ -124,15 +124,20 @@ def frozen_jobs(
     points_per_request: int,
 ) -> list[TerminalJob]:
     """Requests for the gaps: per terminal, per Fn and period, points in chunks."""
+    # The gaps by meter, once: a scan of every gap per terminal would be quadratic.
+    missing_periods: dict[int, dict[int, list[date]]] = {}
+    for fn in fns:
+        index = missing_periods[fn] = {}
+        for mid, period in gaps.get(fn, ()):
+            index.setdefault(mid, []).append(period)
     jobs = []
     for (a1, a2), (terminal_id, meters) in targets.items():
         job = TerminalJob((int(a1, 16), a2), terminal_id, meters=meters)
-        by_meter = {mid: pn for pn, mid in meters.items()}
         for fn in fns:
+            index = missing_periods[fn]
             wanted: dict[date, list[int]] = {}
-            for mid, period in gaps.get(fn, ()):
-                pn = by_meter.get(mid)
-                if pn is not None:
+            for pn, mid in meters.items():
+                for period in index.get(mid, ()):
                     wanted.setdefault(period, []).append(pn)
             for period in sorted(wanted, reverse=True):  # the newest first
                 mark = time_mark(kind, period)

@@ -375,7 +375,8 @@ class Collector:
             metrics.COLLECTION_REQUESTS.labels("ok").inc()
             units = [u for u in answer.units if u.data is not None]
             received += len(units)
-            await self.ingest.store(text_key, batch.afn, units, source)
+            await self.ingest.store(text_key, batch.afn, units, source,
+                                    known=(job.terminal_id, job.meters))  # fmt: skip
             if batch.afn == AFN.CLASS1:
                 self._clocks.extend(self._clock_findings(job, units))
         metrics.COLLECTION_READINGS.labels(phase).inc(received)
