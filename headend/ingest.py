@@ -16,7 +16,7 @@ ingest (they are still returned to callers).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
@@ -27,6 +27,7 @@ from headend.storage.writer import Writer
 from protocols.gdw1376 import DataUnit
 from protocols.gdw1376.formats import YearMonth
 from protocols.gdw1376.registry import AFN
+from protocols.gdw1376.units.afn0d import DENSITY_MINUTES
 
 SCHEDULED, RECOLLECT, ON_DEMAND, REPORT = 1, 2, 3, 4
 
@@ -142,6 +143,33 @@ MAP: Final[dict[tuple[int, int], tuple[str, Extract]]] = {
 }
 
 
+CURVE: Final = "reading_curve"
+#: AFN0D curve Fn -> data item of its points (reading_curve); the curves whose
+#: quantity has no data item (e.g. F95 zero-sequence current) are not stored.
+CURVE_ITEMS: Final[dict[int, int]] = {
+    81: 30, 82: 31, 83: 32, 84: 33, 85: 34,  # active power total, A, B, C; reactive
+    89: 36, 90: 37, 91: 38,  # voltage A, B, C
+    92: 39, 93: 40, 94: 41,  # current A, B, C
+    101: FORWARD_ACTIVE, 102: FORWARD_REACTIVE, 103: REVERSE_ACTIVE,
+    104: REVERSE_REACTIVE,  # energy register readings (示值)
+    105: 35,  # power factor
+    145: Q_REACTIVE[1], 146: Q_REACTIVE[4], 147: Q_REACTIVE[2], 148: Q_REACTIVE[3],
+}  # fmt: skip
+
+
+def storable(afn: int, fn: int) -> bool:
+    """Whether the head-end stores what AFN/Fn answers."""
+    return (afn, fn) in MAP or (afn == AFN.CLASS2 and fn in CURVE_ITEMS)
+
+
+def reading_table(afn: int, fn: int) -> str | None:
+    """The reading table an AFN/Fn answer goes to, or None."""
+    if afn == AFN.CLASS2 and fn in CURVE_ITEMS:
+        return CURVE
+    entry = MAP.get((afn, fn))
+    return None if entry is None else entry[0]
+
+
 class Ingest:
     """Turns data units from one terminal into rows and hands them to the writer.
 
@@ -182,6 +210,27 @@ class Ingest:
             for item, total, t1, t2, t3, t4 in values:
                 yield table, unit.pn, (item, key, total, t1, t2, t3, t4, read_at)
 
+    def _curves(
+        self, afn: int, units: Iterable[DataUnit]
+    ) -> Iterator[tuple[int, int, datetime, float, int]]:
+        """(pn, item, point time, value, density minutes) of every curve point."""
+        if afn != AFN.CLASS2:
+            return
+        tz = self.tz
+        for unit in units:
+            item = CURVE_ITEMS.get(unit.fn)
+            data = unit.data
+            if item is None or data is None or data.td_start is None:
+                continue
+            minutes = DENSITY_MINUTES.get(data.density)
+            if minutes is None:
+                continue  # no freeze (0) or a reserved density
+            start = data.td_start.replace(tzinfo=tz)
+            step = timedelta(minutes=minutes)
+            for i, value in enumerate(data.values):
+                if value is not None:
+                    yield unit.pn, item, start + i * step, value, minutes
+
     def rows(self, afn: int, units: Iterable[DataUnit], meters: dict[int, int],
              terminal_id: int, source: int, received: datetime) -> dict[str, list[Row]]:  # fmt: skip
         """Rows per table for units already resolved to meter ids (no IO)."""
@@ -199,6 +248,12 @@ class Ingest:
                 row = (meter, item, key, total, t1, t2, t3, t4, read_at, received,
                        terminal_id, source)  # fmt: skip
             out.setdefault(table, []).append(row)
+        for pn, item, ts, value, minutes in self._curves(afn, units):
+            meter = meters.get(pn)
+            if meter is not None:
+                out.setdefault(CURVE, []).append(
+                    (meter, item, ts, value, minutes, received, terminal_id, source)
+                )
         return out
 
     def rows_by_address(self, terminal: tuple[str, int], afn: int,
@@ -217,6 +272,10 @@ class Ingest:
                 row = (a1, a2, pn, item, key, total, t1, t2, t3, t4, read_at,
                        received, source)  # fmt: skip
             out.setdefault(BY_ADDRESS[table].name, []).append(row)
+        for pn, item, ts, value, minutes in self._curves(afn, units):
+            out.setdefault(BY_ADDRESS[CURVE].name, []).append(
+                (a1, a2, pn, item, ts, value, minutes, received, source)
+            )
         return out
 
     async def store(self, terminal: tuple[str, int], afn: int, units: Sequence[DataUnit],
@@ -227,7 +286,7 @@ class Ingest:
         ``known``: (terminal id, {pn: meter id}) when the caller has them already (a
         collection window resolved its targets); points missing there are looked up.
         """
-        stored = [u for u in units if (afn, u.fn) in MAP and u.data is not None]
+        stored = [u for u in units if storable(afn, u.fn) and u.data is not None]
         if not stored:
             return 0
         received = received or datetime.now(UTC)

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any, Final
 
 import psycopg
 
 from headend.ingest import (
     _REGISTER_FNS,
+    CURVE_ITEMS,
     DAILY,
     FORWARD_ACTIVE,
     MONTHLY,
@@ -26,7 +27,7 @@ from headend.ingest import (
 from protocols.gdw1376 import DataUnit
 from protocols.gdw1376.formats import YearMonth
 from protocols.gdw1376.registry import AFN
-from protocols.gdw1376.units.afn0d import TdDaily, TdMonthly
+from protocols.gdw1376.units.afn0d import Density, TdCurve, TdDaily, TdMonthly
 
 AnyConnection = psycopg.AsyncConnection[Any]
 
@@ -40,6 +41,8 @@ PROOF: Final[dict[int, tuple[str, int]]] = {
     **{177 + k: (MONTHLY, item) for k, item in _REGISTER_FNS.items()},
 }
 _PERIOD_COLUMN: Final = {DAILY: "day", MONTHLY: "month"}
+#: Points of a day's curve at 15-minute density.
+CURVE_POINTS: Final = 96
 #: AFN0C F1-F24 are the terminal's own data (pn 0); measuring-point data starts here.
 FIRST_POINT_FN: Final = 25
 
@@ -76,7 +79,7 @@ def periods(kind: str, today: date, lookback_days: int) -> list[date]:
     many months before it as the look-back days span (at least one more when the
     look-back is not zero), as the first day of the month.
     """
-    if kind == "daily":
+    if kind in ("daily", "curve"):
         return [today - timedelta(days=k) for k in range(1, lookback_days + 2)]
     first = today.replace(day=1)
     count = 1 + (0 if lookback_days == 0 else max(1, lookback_days // 28))
@@ -90,6 +93,8 @@ def periods(kind: str, today: date, lookback_days: int) -> list[date]:
 def time_mark(kind: str, period: date) -> object:
     if kind == "daily":
         return TdDaily(period)
+    if kind == "curve":  # the whole day, 15-minute points from 00:00
+        return TdCurve(datetime.combine(period, time()), Density.MIN15, CURVE_POINTS)
     return TdMonthly(YearMonth(period.year, period.month))
 
 
@@ -98,12 +103,32 @@ def chunks(items: Sequence[int], size: int) -> Iterator[list[int]]:
         yield list(items[i : i + size])
 
 
-async def missing(
-    conn: AnyConnection, fn: int, meters: Sequence[int], days: Sequence[date]
-) -> set[tuple[int, date]]:
-    """(meter id, period) pairs among ``meters`` × ``days`` with no proof row."""
+async def missing(conn: AnyConnection, fn: int, meters: Sequence[int],
+                  days: Sequence[date], *, curve: bool = False,
+                  timezone: str = "Asia/Shanghai") -> set[tuple[int, date]]:  # fmt: skip
+    """(meter id, period) pairs among ``meters`` × ``days`` with no proof row.
+
+    A curve's day counts as collected when all its 15-minute points are stored.
+    """
     if not meters or not days:
         return set()
+    if curve:
+        cur = await conn.execute(
+            "SELECT m.id, d.day FROM unnest(%s::int8[]) AS m(id) "
+            "CROSS JOIN unnest(%s::date[]) AS d(day) "
+            "WHERE (SELECT count(*) FROM reading_curve r WHERE r.meter_id = m.id "
+            "  AND r.item_id = %s AND r.ts >= d.day::timestamp AT TIME ZONE %s "
+            "  AND r.ts < (d.day + 1)::timestamp AT TIME ZONE %s) < %s",
+            (
+                list(meters),
+                list(days),
+                CURVE_ITEMS[fn],
+                timezone,
+                timezone,
+                CURVE_POINTS,
+            ),
+        )
+        return {(int(mid), day) async for mid, day in cur}
     table, item = PROOF[fn]
     column = _PERIOD_COLUMN[table]
     cur = await conn.execute(

@@ -57,6 +57,8 @@ MAX_RETURNING = 100_000
 #: Reasons after which the rest of a terminal's batches are not tried this time.
 _GIVE_UP = frozenset({"offline", "shutdown", "replaced", "queue_full"})
 
+#: Kinds collected by gap (re-collected, caught up).
+FROZEN = frozenset({"daily", "monthly", "curve"})
 #: Tasks with a success-rate series at most (bounded label values).
 KPI_TASKS = 100
 
@@ -226,7 +228,7 @@ class Collector:
     async def _window_and_retries(self, task: Task, today: date | None) -> None:
         try:
             result = await self.run_window(task, today=today)
-            for _ in range(task.retries if task.kind in ("daily", "monthly") else 0):
+            for _ in range(task.retries if task.kind in FROZEN else 0):
                 if result.expected == 0:  # nothing was missing
                     break
                 await asyncio.sleep(task.retry_interval_s)
@@ -265,13 +267,16 @@ class Collector:
         async with await self._connect() as conn:
             found = await tasks.targets(conn, task.target, held)
             target_day: date | None = None
-            if task.kind in ("daily", "monthly"):
+            if task.kind in ("daily", "monthly", "curve"):
                 days = plan.periods(task.kind, today, task.lookback_days)
                 target_day = days[0]
                 meters = [mid for _, ms in found.values() for mid in ms.values()]
-                gaps = {
-                    fn: await plan.missing(conn, fn, meters, days) for fn in task.fns
-                }
+                curve = task.kind == "curve"
+                tz = self.settings.timezone
+                gaps = {}
+                for fn in task.fns:
+                    gaps[fn] = await plan.missing(conn, fn, meters, days, curve=curve,
+                                                  timezone=tz)  # fmt: skip
                 jobs = plan.frozen_jobs(task.kind, task.fns, found, gaps,
                                         self.limits.points_per_request)  # fmt: skip
             else:

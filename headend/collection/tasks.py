@@ -21,7 +21,7 @@ from psycopg.rows import dict_row
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from headend.config import parse_address
-from headend.ingest import MAP
+from headend.ingest import CURVE, DAILY, MONTHLY, reading_table
 from protocols.errors import ProtocolError
 from protocols.gdw1376.registry import AFN, lookup
 
@@ -145,9 +145,10 @@ class TaskSpec(BaseModel):
                 spec = None
             if spec is None or spec.cls is None:
                 raise ValueError(f"AFN{afn:02X} F{fn}: not a known {self.kind} item")
-            if self.kind in ("daily", "monthly", "curve") and (afn, fn) not in MAP:
+            wanted = {"daily": DAILY, "monthly": MONTHLY, "curve": CURVE}.get(self.kind)
+            if wanted is not None and reading_table(afn, fn) != wanted:
                 raise ValueError(
-                    f"AFN{afn:02X} F{fn}: the head-end does not store this item yet"
+                    f"AFN{afn:02X} F{fn}: not a {self.kind} item the head-end stores"
                 )
         if self.dis:
             # Scheduled 645 reads through forwarding are one request per meter and DI;

@@ -203,3 +203,42 @@ async def test_a_terminal_that_comes_back_is_caught_up(
         r[0] for r in query(pg_dsn, "SELECT detail->>'phase' FROM collection_run")
     }
     assert phases == {"catchup"}
+
+
+async def test_curve_task_stores_every_point_of_the_day(
+    pg_dsn: str, make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    await migrate.upgrade(pg_dsn)
+    prof = profile(tmp_path)
+    load_archive(pg_dsn, 2, 5, prof)
+    async with (
+        running(settings_for(make_settings, pg_dsn)) as worker,
+        Fleet(worker.port, 2, 5, prof),
+        api(worker) as client,
+    ):
+        await until(lambda: len(worker.connections.registry) == 2)
+        task = {"name": "curves", "kind": "curve", "fns": [81, 101], "interval_s": 3600,
+                "lookback_days": 0, "retries": 2, "retry_interval_s": 1}  # fmt: skip
+        created = await client.post("/api/v1/tasks", json=task)
+        assert created.status_code == 201, created.text
+        refused = await client.post(
+            "/api/v1/tasks", json={**task, "name": "x", "fns": [161]}
+        )
+        assert refused.status_code == 422
+        await client.post("/api/v1/tasks/curves/run")
+        day = yesterday()
+
+        def points() -> list[tuple[Any, ...]]:
+            return query(
+                pg_dsn,
+                "SELECT item_id, count(*), count(DISTINCT meter_id), min(ts), max(ts), "
+                "min(density_min) FROM reading_curve GROUP BY 1 ORDER BY 1",
+            )
+
+        await until(lambda: [r[1] for r in points()] == [10 * 96, 10 * 96])
+    tz = ZoneInfo("Asia/Shanghai")
+    start = datetime.combine(day, datetime.min.time(), tz)
+    assert [(r[0], r[2], r[3], r[4], r[5]) for r in points()] == [
+        (1, 10, start, start + timedelta(minutes=15 * 95), 15),  # F101 readings (示值)
+        (30, 10, start, start + timedelta(minutes=15 * 95), 15),  # F81 active power
+    ]
