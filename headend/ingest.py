@@ -313,6 +313,43 @@ class Ingest:
                 self._publish(terminal, table, rows, pns)
         return total
 
+    async def store_registers(
+        self, terminal: tuple[str, int],
+        registers: Sequence[tuple[int, int, Sequence[float | None]]], source: int,
+        received: datetime | None = None,
+        known: tuple[int, dict[int, int]] | None = None,
+    ) -> int:  # fmt: skip
+        """Real-time register values read outside 1376.1 (645 forwarding).
+
+        ``registers``: (pn, data item, [total, tariff 1..4]); the read time is
+        ``received``.
+        """
+        if not registers:
+            return 0
+        received = received or datetime.now(UTC)
+        points = {pn for pn, _, _ in registers}
+        try:
+            if known is not None and points <= known[1].keys():
+                terminal_id, meters = known
+            else:
+                terminal_id = await self.directory.terminal_id(*terminal)
+                meters = await self.directory.meter_ids(terminal_id, sorted(points))
+        except (ArchiveUnavailable, LookupError):
+            a1, a2 = terminal
+            table = BY_ADDRESS[INSTANT].name
+            rows: list[Row] = [(a1, a2, pn, item, received, *values, received, source)
+                               for pn, item, values in registers]  # fmt: skip
+            pns: dict[int, int] = {}
+        else:
+            table = INSTANT
+            rows = [(meters[pn], item, received, *values, received, terminal_id, source)
+                    for pn, item, values in registers if pn in meters]  # fmt: skip
+            pns = {mid: pn for pn, mid in meters.items()}
+        await self.writer.submit(table, rows)
+        if self.publish is not None:
+            self._publish(terminal, table, rows, pns)
+        return len(rows)
+
     def _publish(self, terminal: tuple[str, int], table: str, rows: list[Row],
                  pns: dict[int, int]) -> None:  # fmt: skip
         """Rows as column → value, with the pn beside the archive meter id."""

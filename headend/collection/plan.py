@@ -66,10 +66,12 @@ class TerminalJob:
     batches: list[Batch] = field(default_factory=list)
     #: pn -> archive meter id of the points asked
     meters: dict[int, int] = field(default_factory=dict)
+    #: 645 reads through forwarding: (pn, DI, the meter's link), one request each
+    forwards: list[tuple[int, str, Any]] = field(default_factory=list)
 
     @property
     def expected(self) -> int:
-        return sum(len(b.units) for b in self.batches)
+        return sum(len(b.units) for b in self.batches) + len(self.forwards)
 
 
 def periods(kind: str, today: date, lookback_days: int) -> list[date]:
@@ -178,17 +180,28 @@ def realtime_jobs(
     fns: Sequence[int],
     targets: dict[tuple[str, int], tuple[int, dict[int, int]]],
     points_per_request: int,
+    dis: Sequence[str] = (),
+    links: dict[int, Any] | None = None,
 ) -> list[TerminalJob]:
-    """AFN0C requests: every point of every terminal, each Fn, points in chunks."""
+    """AFN0C requests: every point of every terminal, each Fn, points in chunks.
+
+    And for each DI, one forwarded 645 read per meter whose link (``links``, by
+    meter id) is known.
+    """
     jobs = []
     for (a1, a2), (terminal_id, meters) in targets.items():
         job = TerminalJob((int(a1, 16), a2), terminal_id, meters=meters)
+        for di in dis:
+            for pn in sorted(meters):
+                link = (links or {}).get(meters[pn])
+                if link is not None:
+                    job.forwards.append((pn, di, link))
         for fn in fns:
             if fn < FIRST_POINT_FN:  # terminal data (终端数据): pn 0, once
                 job.batches.append(Batch(AFN.CLASS1, [DataUnit(0, fn)]))
                 continue
             for part in chunks(sorted(meters), points_per_request):
                 job.batches.append(Batch(AFN.CLASS1, [DataUnit(pn, fn) for pn in part]))
-        if job.batches:
+        if job.batches or job.forwards:
             jobs.append(job)
     return jobs

@@ -32,17 +32,16 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 
 from headend import metrics
 from headend.cluster import Cluster
+from headend.collection import forward
 from headend.config import Settings, parse_address
 from headend.decode import jsonable
 from headend.ingest import ON_DEMAND, Ingest
-from headend.pipeline import Priority, RequestError
-from protocols import dlt645
+from headend.pipeline import Answer, Priority, RequestError
 from protocols.errors import ProtocolError
 from protocols.gdw1376 import DataUnit
 from protocols.gdw1376.formats import YearMonth
 from protocols.gdw1376.registry import AFN
 from protocols.gdw1376.units.afn0d import TIME_MARKS, Td, TdDaily, TdMonthly
-from protocols.gdw1376.units.afn10 import TransparentForward
 
 log = structlog.get_logger(__name__)
 
@@ -193,40 +192,37 @@ class Reader:
         meter = await self._meter(target)
         if meter is None:
             return ReadResult(target.label, False, "not_in_archive")
-        address, port, baud, protocol = meter
-        di = int(spec.di, 16)
-        v1997 = protocol == 1 or len(spec.di) == 4
-        frame = dlt645.read_1997(address, di) if v1997 else dlt645.read(address, di)
-        forward = TransparentForward.of(
-            port or 1, dlt645.encode_frame(frame, preamble=4),
-            baud_rate=baud or (1200 if v1997 else 2400),
-            frame_timeout_ms=METER_TIMEOUT_MS,
-        )  # fmt: skip
-        answer = await self.cluster.request(
-            parse_address(target.terminal), AFN.FORWARD, [DataUnit(0, 1, forward)],
-            priority=Priority.ON_DEMAND, response_timeout=spec.timeout,
-        )  # fmt: skip
-        replies = [u.data for u in answer.units if u.data is not None]
-        if not answer.ok or not replies:
-            return ReadResult(
-                target.label, False, "denied" if not answer.ok else "no_data"
-            )
-        embedded = replies[0].embedded()
-        reply = embedded.get("frame")
-        if not isinstance(reply, dlt645.Frame):
-            return ReadResult(target.label, False, "meter_no_answer")
-        meaning = dlt645.interpret(reply)
-        if meaning.error_word is not None:
-            return ReadResult(
-                target.label, False, f"meter_refused: {meaning.error_word.names}"
-            )
-        return ReadResult(
-            target.label, meaning.error is None,
-            None if meaning.error is None else f"protocol: {meaning.error}",
-            {"di": meaning.di, "name": meaning.name, "values": jsonable(meaning.values)},
-        )  # fmt: skip
+        key = parse_address(target.terminal)
+        got = await forward.read(self._request, key, meter, spec.di,
+                                 Priority.ON_DEMAND, spec.timeout)  # fmt: skip
+        if got.meaning is None or got.error is not None:
+            return ReadResult(target.label, False, got.error)
+        meaning = got.meaning
+        stored = 0
+        reg = forward.register(meaning)
+        if reg is not None and self.ingest is not None:
+            a1, a2 = target.terminal.split("-")
+            try:
+                stored = await self.ingest.store_registers(
+                    (a1, int(a2)), [(target.pn, *reg)], ON_DEMAND
+                )
+            except (psycopg.Error, OSError) as exc:  # the answer still goes back
+                log.warning(
+                    "on_demand_store_failed", target=target.label, error=str(exc)
+                )
+        value = {
+            "di": meaning.di,
+            "name": meaning.name,
+            "values": jsonable(meaning.values),
+        }
+        return ReadResult(target.label, True, None, value, stored)
 
-    async def _meter(self, target: Target) -> tuple[str, int, int, int] | None:
+    async def _request(self, key: tuple[int, int], afn: int, units: list[DataUnit],
+                       priority: int, response_timeout: float) -> Answer:  # fmt: skip
+        return await self.cluster.request(key, afn, units, priority=priority,
+                                          response_timeout=response_timeout)  # fmt: skip
+
+    async def _meter(self, target: Target) -> forward.MeterLink | None:
         if not self.dsn:
             return None
         a1, a2 = target.terminal.split("-")
@@ -235,14 +231,14 @@ class Reader:
         ) as conn:
             row = await (
                 await conn.execute(
-                    "SELECT m.address, coalesce(m.port, 1), coalesce(m.baud_rate, 0), "
-                    "coalesce(m.protocol, 30) FROM meter m JOIN terminal t "
-                    "ON t.id = m.terminal_id WHERE t.a1 = %s AND t.a2 = %s AND m.pn = %s "
-                    "AND m.status = 'active'",
+                    "SELECT m.id FROM meter m JOIN terminal t ON t.id = m.terminal_id "
+                    "WHERE t.a1 = %s AND t.a2 = %s AND m.pn = %s AND m.status = 'active'",
                     (a1, int(a2), target.pn),
                 )
             ).fetchone()
-        return None if row is None else (row[0], int(row[1]), int(row[2]), int(row[3]))
+            if row is None:
+                return None
+            return (await forward.meter_links(conn, [int(row[0])])).get(int(row[0]))
 
     # --- inspections -------------------------------------------------------------------
 

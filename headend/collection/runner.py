@@ -36,12 +36,12 @@ from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped
 from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import-untyped]
 
 from headend import metrics
-from headend.collection import anomalies, kpi, plan, tasks
+from headend.collection import anomalies, forward, kpi, plan, tasks
 from headend.collection.tasks import Task
 from headend.config import Settings, format_address
 from headend.connections import CommEvent, Connections
 from headend.ingest import RECOLLECT, SCHEDULED, Ingest
-from headend.pipeline import Priority, RequestError
+from headend.pipeline import Answer, Priority, RequestError
 from headend.storage.writer import Writer
 from protocols.gdw1376 import DataUnit
 from protocols.gdw1376.registry import AFN
@@ -57,6 +57,8 @@ MAX_RETURNING = 100_000
 #: Reasons after which the rest of a terminal's batches are not tried this time.
 _GIVE_UP = frozenset({"offline", "shutdown", "replaced", "queue_full"})
 
+#: Seconds a forwarded 645 read may take (the meter answers through the terminal).
+FORWARD_TIMEOUT = 30.0
 #: Kinds collected by gap (re-collected, caught up).
 FROZEN = frozenset({"daily", "monthly", "curve"})
 #: Tasks with a success-rate series at most (bounded label values).
@@ -280,9 +282,12 @@ class Collector:
                 jobs = plan.frozen_jobs(task.kind, task.fns, found, gaps,
                                         self.limits.points_per_request)  # fmt: skip
             else:
-                jobs = plan.realtime_jobs(
-                    task.fns, found, self.limits.points_per_request
-                )
+                links = None
+                if task.dis:
+                    meters = [mid for _, ms in found.values() for mid in ms.values()]
+                    links = await forward.meter_links(conn, meters)
+                jobs = plan.realtime_jobs(task.fns, found, self.limits.points_per_request,
+                                          task.dis, links)  # fmt: skip
         priority = task.priority if phase == "window" else Priority.RECOLLECT
         source = SCHEDULED if phase == "window" else RECOLLECT
         run_id = uuid.uuid5(
@@ -384,8 +389,36 @@ class Collector:
                                     known=(job.terminal_id, job.meters))  # fmt: skip
             if batch.afn == AFN.CLASS1:
                 self._clocks.extend(self._clock_findings(job, units))
+        registers = []
+        for pn, di, link in job.forwards if reason not in _GIVE_UP else ():
+            try:
+                got = await forward.read(self._request, job.key, link, di, priority,
+                                         FORWARD_TIMEOUT)  # fmt: skip
+            except RequestError as exc:
+                reason = exc.reason
+                metrics.COLLECTION_REQUESTS.labels(exc.reason).inc()
+                if exc.reason in _GIVE_UP:
+                    break
+                continue
+            if got.meaning is None or got.error is not None:
+                reason = (got.error or "no_data").split(":")[0]
+                metrics.COLLECTION_REQUESTS.labels(reason).inc()
+                continue
+            metrics.COLLECTION_REQUESTS.labels("ok").inc()
+            received += 1
+            reg = forward.register(got.meaning)
+            if reg is not None:
+                registers.append((pn, *reg))
+        if registers:
+            await self.ingest.store_registers(text_key, registers, source,
+                                              known=(job.terminal_id, job.meters))  # fmt: skip
         metrics.COLLECTION_READINGS.labels(phase).inc(received)
         return received, reason
+
+    async def _request(self, key: tuple[int, int], afn: int, units: list[DataUnit],
+                       priority: int, response_timeout: float) -> Answer:  # fmt: skip
+        return await self.connections.request(key, afn, units, priority=priority,
+                                              response_timeout=response_timeout)  # fmt: skip
 
     def _clock_findings(self, job: plan.TerminalJob,
                         units: list[DataUnit]) -> list[anomalies.ClockDrift]:  # fmt: skip

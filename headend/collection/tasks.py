@@ -150,13 +150,9 @@ class TaskSpec(BaseModel):
                 raise ValueError(
                     f"AFN{afn:02X} F{fn}: not a {self.kind} item the head-end stores"
                 )
-        if self.dis:
-            # Scheduled 645 reads through forwarding are one request per meter and DI;
-            # they are offered on demand (召测) and in inspections, not in tasks yet.
-            raise ValueError(
-                "645 data identifiers are read on demand and by inspections; "
-                "tasks take Fns"
-            )
+        if self.dis and self.kind != "realtime":
+            # One forwarded request per meter and DI: real-time reads only.
+            raise ValueError("645 data identifiers (dis) are read by realtime tasks")
         return self
 
 

@@ -242,3 +242,35 @@ async def test_curve_task_stores_every_point_of_the_day(
         (1, 10, start, start + timedelta(minutes=15 * 95), 15),  # F101 readings (示值)
         (30, 10, start, start + timedelta(minutes=15 * 95), 15),  # F81 active power
     ]
+
+
+async def test_realtime_task_reads_645_identifiers_through_forwarding(
+    pg_dsn: str, make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    await migrate.upgrade(pg_dsn)
+    prof = profile(tmp_path)
+    load_archive(pg_dsn, 2, 3, prof)
+    async with (
+        running(settings_for(make_settings, pg_dsn)) as worker,
+        Fleet(worker.port, 2, 3, prof),
+        api(worker) as client,
+    ):
+        await until(lambda: len(worker.connections.registry) == 2)
+        task = {"name": "meters-645", "kind": "realtime", "dis": ["0001FF00"],
+                "fns": [2], "interval_s": 3600}  # fmt: skip
+        created = await client.post("/api/v1/tasks", json=task)
+        assert created.status_code == 201, created.text
+        await client.post("/api/v1/tasks/meters-645/run")
+
+        def stored() -> list[tuple[Any, ...]]:
+            return query(
+                pg_dsn,
+                "SELECT count(*), count(tariff4), min(value) > 0, min(source) "
+                "FROM reading_instant WHERE item_id = 1",
+            )
+
+        await until(lambda: stored()[0][0] == 6)
+    # Every meter's forward active block (total + 4 tariffs), read by the task.
+    assert stored() == [(6, 6, True, 1)]
+    runs = query(pg_dsn, "SELECT sum(expected), sum(received) FROM collection_run")
+    assert runs == [(2 * (1 + 3), 2 * (1 + 3))]  # F2 once + one forward per meter
