@@ -21,15 +21,18 @@ description = "collection tests: quick answers{extra_description}"
 heartbeat_interval = 60.0
 loss = {loss}
 [latency]
-min = 0.02
-max = 0.1
+min = {low}
+max = {high}
 {extra}
 """
 
 
-def profile(tmp: Path, *, loss: float = 0.0, extra: str = "") -> Path:
-    path = tmp / f"profile-{loss}-{abs(hash(extra))}.toml"
-    path.write_text(PROFILE.format(loss=loss, extra=extra, extra_description=""))
+def profile(tmp: Path, *, loss: float = 0.0, extra: str = "",
+            latency: tuple[float, float] = (0.02, 0.1)) -> Path:  # fmt: skip
+    """A fleet profile file: answer latency, request loss, extra TOML."""
+    path = tmp / f"profile-{loss}-{latency[0]}-{abs(hash(extra))}.toml"
+    path.write_text(PROFILE.format(loss=loss, extra=extra, extra_description="",
+                                   low=latency[0], high=latency[1]))  # fmt: skip
     return path
 
 

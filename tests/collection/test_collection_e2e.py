@@ -60,10 +60,12 @@ async def test_daily_collection_collects_every_meter_with_reads_alongside(
     pg_dsn: str, make_settings: Callable[..., Settings], tmp_path: Path
 ) -> None:
     await migrate.upgrade(pg_dsn)
-    prof = profile(tmp_path)
+    # Slower answers and 4 points a request: the window lasts a few seconds.
+    prof = profile(tmp_path, latency=(0.2, 0.3))
     load_archive(pg_dsn, CONCENTRATORS, METERS, prof)
+    settings = settings_for(make_settings, pg_dsn, points_per_request=4)
     async with (
-        running(settings_for(make_settings, pg_dsn)) as worker,
+        running(settings) as worker,
         Fleet(worker.port, CONCENTRATORS, METERS, prof),
         api(worker) as client,
     ):
@@ -74,12 +76,17 @@ async def test_daily_collection_collects_every_meter_with_reads_alongside(
         assert (await client.post("/api/v1/tasks", json=DAILY_TASK)).status_code == 409
         run = await client.post(f"/api/v1/tasks/{task['id']}/run")
         assert run.status_code == 200, run.text
-        # An on-demand read (召测) and an inspection (巡测) while the window runs.
+        collector = worker.collector
+        assert collector is not None
+        await until(lambda: bool(collector._running))
+        # An on-demand read (召测) and an inspection (巡测) while the window runs:
+        # they overtake the window's queued requests (on-demand priority).
         read = await client.post(
             "/api/v1/reads",
             json={"terminal": "4403-00002", "pn": 3, "afn": 12, "fn": 129},
         )
         assert read.status_code == 200, read.text
+        assert collector._running  # answered while the window still runs
         assert read.json()["ok"]
         assert read.json()["stored"] == 1
         started = await client.post(

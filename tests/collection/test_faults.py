@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from headend.config import Settings
 from headend.storage import migrate
-from tests.collection.fleet import PROFILE, Fleet, load_archive, query, until
+from tests.collection.fleet import Fleet, load_archive, profile, query, until
 from tests.fixtures.postgres import Cluster
 from tests.headend.conftest import api, running
 
@@ -26,9 +26,7 @@ async def test_database_outage_during_collection_loses_and_duplicates_nothing(
 ) -> None:
     dsn = private_cluster.dsn("postgres")
     await migrate.upgrade(dsn)
-    prof = tmp_path / "slow.toml"  # slow answers: the window lasts several seconds
-    prof.write_text(PROFILE.format(loss=0.0, extra="", extra_description="")
-                    .replace("min = 0.02", "min = 0.3").replace("max = 0.1", "max = 0.5"))  # fmt: skip
+    prof = profile(tmp_path, latency=(0.3, 0.5))  # the window lasts several seconds
     load_archive(dsn, CONCENTRATORS, METERS, prof)
     day = datetime.now(ZoneInfo("Asia/Shanghai")).date() - timedelta(days=1)
     settings = make_settings(
