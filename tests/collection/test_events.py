@@ -20,13 +20,11 @@ from zoneinfo import ZoneInfo
 import psycopg
 import pytest
 
+from headend.collection.event_records import State, describe, place
 from headend.collection.events import (
     EVENT_GAPS,
     FETCH_FAILURES,
     EventCollector,
-    State,
-    describe,
-    place,
     requests_via,
 )
 from headend.config import Settings
