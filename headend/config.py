@@ -63,8 +63,9 @@ class CollectionSettings(BaseModel):
 
     #: Measuring points asked in one request frame (one Fn, one period).
     points_per_request: int = Field(32, ge=1, le=256)
-    #: Terminals started within this many seconds of a window's start (jitter).
-    spread: float = Field(2.0, ge=0, le=3600)
+    #: Terminals started within this many seconds of a window's start (jitter; at
+    #: most ``max_terminals`` run at once anyway, so this only smooths the burst).
+    spread: float = Field(0.5, ge=0, le=3600)
     #: Terminals collected at once by one worker.
     max_terminals: int = Field(4096, ge=1, le=100_000)
     #: Collect the gaps of a terminal that logs in (补采 on reconnection) ...

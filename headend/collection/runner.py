@@ -383,7 +383,9 @@ class Collector:
                 metrics.COLLECTION_REQUESTS.labels("denied").inc()
                 continue
             metrics.COLLECTION_REQUESTS.labels("ok").inc()
-            units = [u for u in answer.units if u.data is not None]
+            asked = {(u.pn, u.fn) for u in batch.units}
+            units = [u for u in answer.units
+                     if u.data is not None and (u.pn, u.fn) in asked]  # fmt: skip
             received += len(units)
             await self.ingest.store(text_key, batch.afn, units, source,
                                     known=(job.terminal_id, job.meters))  # fmt: skip

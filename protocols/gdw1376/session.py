@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
-from protocols.errors import LocalProtocolError
+from protocols.errors import LocalProtocolError, ProtocolError
 from protocols.gdw1376 import build
 from protocols.gdw1376.events import (
     NEED_DATA,
@@ -73,6 +73,8 @@ class _Pending:
     attempts: int = 0
     parts: list[Frame] = field(default_factory=list)
     next_rseq: int = -1
+    #: (pn, Fn) of the units asked: an answer carrying others is not this one's
+    asked: frozenset[tuple[int, int]] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,8 +202,9 @@ class MasterSession:
             raise LocalProtocolError(f"retries must be 0..{MAX_RETRIES}")
         if self._pending is _NONE_PENDING:
             self._pending = {}
+        asked = frozenset((u.pn, u.fn) for u in units)
         self._pending[pseq] = _Pending(self._next_id, afn, a1, a2, pseq, wire, t, r,
-                                       now + t)  # fmt: skip
+                                       now + t, asked=asked)  # fmt: skip
         self._write(wire)
         return self._next_id
 
@@ -282,6 +285,7 @@ class MasterSession:
                     and p.next_rseq == rseq
                     and p.afn == frame.afn
                     and self._same(p, frame)
+                    and self._answers(p, frame)
                 ):
                     self._add_part(p, frame, now)
                     return
@@ -294,7 +298,9 @@ class MasterSession:
             del self._pending[rseq]
             self._events.append(self._verdict(p, frame))
             return
-        if frame.afn != p.afn:
+        if frame.afn != p.afn or not self._answers(p, frame):
+            # e.g. the tail of a duplicate answer to a retransmitted request, whose
+            # RSEQ is this request's PSEQ: taking it would drop the real answer
             self._events.append(Unmatched(frame))
             return
         if frame.fin:  # FIR/FIN = 11, or the 01 quirk on single answers (S4)
@@ -302,6 +308,17 @@ class MasterSession:
             self._events.append(Response(p.request_id, (frame,)))
             return
         self._add_part(p, frame, now)
+
+    @staticmethod
+    def _answers(p: _Pending, frame: Frame) -> bool:
+        """Whether the frame's units are among those asked (unknown: assume so)."""
+        if not p.asked:
+            return True
+        try:
+            units = frame.units
+        except ProtocolError:
+            return True  # the consumer reports the damage
+        return all((u.pn, u.fn) in p.asked for u in units)
 
     @staticmethod
     def _same(p: _Pending, frame: Frame) -> bool:

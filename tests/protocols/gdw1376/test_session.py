@@ -328,3 +328,48 @@ def test_unconfirmed_login_is_resent_then_lost() -> None:
     assert t.events() == [LinkLost(1)]
     assert t.next_event() is NEED_DATA
     assert not t.online
+
+
+def test_duplicate_answer_tail_is_not_taken_for_the_next_request() -> None:
+    """A retransmitted request answered twice in two frames: the duplicate's tail
+    has RSEQ = PSEQ + 1, the next request's PSEQ, and must not be its answer."""
+    pair = SessionPair(max_l1=120)
+    pair.login()
+    mark = TdDaily(date(2024, 5, 1))
+    first = pair.master.send_request(
+        AFN.CLASS2, [DataUnit(pn, 161, mark) for pn in range(1, 5)], 0.0
+    )
+    request = pair.master.data_to_send()
+    pair.terminal.receive_data(request, NOW)
+    [req] = pair.terminal.events()
+    assert isinstance(req, Request)
+    pair.terminal.respond(req.frame, [_daily(u.pn) for u in req.frame.units])
+    answer = _frames(pair.terminal)
+    assert len(answer) == 2  # two frames: FIR and FIN
+    for f in answer:
+        pair.master.receive_data(f, 0.0)
+    [done] = of(pair.master.events(), Response)
+    assert isinstance(done, Response)
+    assert done.request_id == first
+    second = pair.master.send_request(
+        AFN.CLASS2, [DataUnit(pn, 161, mark) for pn in (5, 6)], 0.0
+    )
+    request2 = decode_frame(pair.master.data_to_send())
+    assert request2.pseq == (decode_frame(request).pseq + 1) & 15
+    # The duplicate of the first answer (the master had retransmitted) arrives late.
+    for f in answer:
+        pair.master.receive_data(f, 0.0)
+    late = pair.master.events()
+    assert not of(late, Response)
+    assert len(of(late, Unmatched)) == 2
+    # The real answer to the second request is still taken.
+    pair.terminal.receive_data(request2.raw, NOW)
+    [req2] = pair.terminal.events()
+    assert isinstance(req2, Request)
+    pair.terminal.respond(req2.frame, [_daily(u.pn) for u in req2.frame.units])
+    for f in _frames(pair.terminal):
+        pair.master.receive_data(f, 0.0)
+    [resp] = of(pair.master.events(), Response)
+    assert isinstance(resp, Response)
+    assert resp.request_id == second
+    assert [u.pn for u in resp.units] == [5, 6]
