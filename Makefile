@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: help install services test lint typecheck pytest fuzz bench bench-codec bench-server bench-storage demo clean
+.PHONY: help install services test lint typecheck pytest fuzz bench bench-codec bench-server bench-storage bench-collection demo clean
 
 help:
 	@echo "make test   - create the virtualenv, install, lint, type-check and run the tests"
@@ -43,7 +43,7 @@ FUZZ_EXAMPLES ?= 200000
 fuzz: $(STAMP)
 	HEADEND_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -o timeout=0 -q tests/protocols/test_fuzz.py
 
-bench: bench-codec bench-server bench-storage
+bench: bench-codec bench-server bench-storage bench-collection
 
 bench-codec: $(STAMP)
 	$(PY) -m benchmarks.codec --output docs/benchmarks.md
@@ -56,6 +56,12 @@ bench-server: $(STAMP)
 BENCH_STORAGE_ARGS ?= --rows 1000000 --runs 3
 bench-storage: $(STAMP) services
 	$(PY) -m benchmarks.storage $(BENCH_STORAGE_ARGS) --output docs/benchmarks.md
+
+# Daily frozen readings of 100,000 and 1,000,000 simulated meters collected end to end
+# (head-end, fleet and a private PostgreSQL on this machine); about 15 minutes.
+BENCH_COLLECTION_ARGS ?=
+bench-collection: $(STAMP) services
+	$(PY) -m benchmarks.collection $(BENCH_COLLECTION_ARGS) --output docs/benchmarks.md
 
 DEMO_ARGS ?= --concentrators 50 --meters 8 --duration 60
 demo: $(STAMP)
