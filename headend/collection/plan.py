@@ -16,6 +16,7 @@ from typing import Any, Final
 
 import psycopg
 
+from headend.collection.tasks import Target, narrow, target_filter
 from headend.ingest import (
     _REGISTER_FNS,
     CURVE_ITEMS,
@@ -49,12 +50,20 @@ FIRST_POINT_FN: Final = 25
 
 @dataclass(slots=True)
 class Batch:
-    """One request: an AFN and its data units (several points of one Fn)."""
+    """One request: points of one Fn (and one period), as data units when sent."""
 
     afn: int
-    units: list[DataUnit]
+    fn: int
+    pns: list[int]
+    mark: object | None = None  # the time mark of frozen data, None for AFN0C
     #: The period asked for (frozen kinds), for the run record.
     period: date | None = None
+
+    @property
+    def units(self) -> list[DataUnit]:
+        """Built on demand: a window of a million points never holds them all."""
+        mark = self.mark
+        return [DataUnit(pn, self.fn, mark) for pn in self.pns]
 
 
 @dataclass(slots=True)
@@ -71,7 +80,7 @@ class TerminalJob:
 
     @property
     def expected(self) -> int:
-        return sum(len(b.units) for b in self.batches) + len(self.forwards)
+        return sum(len(b.pns) for b in self.batches) + len(self.forwards)
 
 
 def periods(kind: str, today: date, lookback_days: int) -> list[date]:
@@ -105,75 +114,65 @@ def chunks(items: Sequence[int], size: int) -> Iterator[list[int]]:
         yield list(items[i : i + size])
 
 
-async def missing(conn: AnyConnection, fn: int, meters: Sequence[int],
-                  days: Sequence[date], *, curve: bool = False,
-                  timezone: str = "Asia/Shanghai") -> set[tuple[int, date]]:  # fmt: skip
-    """(meter id, period) pairs among ``meters`` × ``days`` with no proof row.
+#: (terminal a1, a2, terminal id, period, [pn], [meter id]) with the gaps of one Fn
+Gap = tuple[str, int, int, date, list[int], list[int]]
 
-    A curve's day counts as collected when all its 15-minute points are stored.
+
+async def gaps(conn: AnyConnection, target: Target, held: Sequence[tuple[str, int]],
+               fn: int, days: Sequence[date], *, curve: bool = False,
+               timezone: str = "Asia/Shanghai") -> list[Gap]:  # fmt: skip
+    """The target's meters among ``held`` lacking ``fn`` for each of ``days``.
+
+    One row per terminal and period, points in order, grouped in the database: a
+    window over a million meters handles thousands of rows, not millions. A (meter,
+    period) is collected when its proof row is stored; a curve's day when all its
+    15-minute points are.
     """
-    if not meters or not days:
-        return set()
+    held = narrow(target, held)
+    if not held or not days:
+        return []
+    where, params = target_filter(target, held)
+    params["days"] = list(days)
     if curve:
-        cur = await conn.execute(
-            "SELECT m.id, d.day FROM unnest(%s::int8[]) AS m(id) "
-            "CROSS JOIN unnest(%s::date[]) AS d(day) "
-            "WHERE (SELECT count(*) FROM reading_curve r WHERE r.meter_id = m.id "
-            "  AND r.item_id = %s AND r.ts >= d.day::timestamp AT TIME ZONE %s "
-            "  AND r.ts < (d.day + 1)::timestamp AT TIME ZONE %s) < %s",
-            (
-                list(meters),
-                list(days),
-                CURVE_ITEMS[fn],
-                timezone,
-                timezone,
-                CURVE_POINTS,
-            ),
+        params.update(item=CURVE_ITEMS[fn], tz=timezone, points=CURVE_POINTS)
+        absent = (
+            "(SELECT count(*) FROM reading_curve r WHERE r.meter_id = m.id "
+            "AND r.item_id = %(item)s AND r.ts >= d.day::timestamp AT TIME ZONE %(tz)s "
+            "AND r.ts < (d.day + 1)::timestamp AT TIME ZONE %(tz)s) < %(points)s"
         )
-        return {(int(mid), day) async for mid, day in cur}
-    table, item = PROOF[fn]
-    column = _PERIOD_COLUMN[table]
+    else:
+        table, item = PROOF[fn]
+        params["item"] = item
+        absent = (
+            f"NOT EXISTS (SELECT 1 FROM {table} r WHERE r.meter_id = m.id "  # noqa: S608
+            f"AND r.item_id = %(item)s AND r.{_PERIOD_COLUMN[table]} = d.day)"
+        )
     cur = await conn.execute(
-        f"SELECT m.id, d.day FROM unnest(%s::int8[]) AS m(id) "  # noqa: S608 - fixed names
-        f"CROSS JOIN unnest(%s::date[]) AS d(day) "
-        f"WHERE NOT EXISTS (SELECT 1 FROM {table} r WHERE r.meter_id = m.id "
-        f"AND r.item_id = %s AND r.{column} = d.day)",
-        (list(meters), list(days), item),
-    )
-    return {(int(mid), day) async for mid, day in cur}
+        "SELECT t.a1, t.a2, t.id, d.day, array_agg(m.pn ORDER BY m.pn), "
+        "array_agg(m.id ORDER BY m.pn)"
+        + where.replace("FROM meter m", "FROM unnest(%(days)s::date[]) AS d(day), meter m", 1)
+        + " AND " + absent + " GROUP BY t.a1, t.a2, t.id, d.day",
+        params,
+    )  # fmt: skip
+    return [tuple(r) for r in await cur.fetchall()]
 
 
-def frozen_jobs(
-    kind: str,
-    fns: Sequence[int],
-    targets: dict[tuple[str, int], tuple[int, dict[int, int]]],
-    gaps: dict[int, set[tuple[int, date]]],
-    points_per_request: int,
-) -> list[TerminalJob]:
-    """Requests for the gaps: per terminal, per Fn and period, points in chunks."""
-    # The gaps by meter, once: a scan of every gap per terminal would be quadratic.
-    missing_periods: dict[int, dict[int, list[date]]] = {}
-    for fn in fns:
-        index = missing_periods[fn] = {}
-        for mid, period in gaps.get(fn, ()):
-            index.setdefault(mid, []).append(period)
-    jobs = []
-    for (a1, a2), (terminal_id, meters) in targets.items():
-        job = TerminalJob((int(a1, 16), a2), terminal_id, meters=meters)
-        for fn in fns:
-            index = missing_periods[fn]
-            wanted: dict[date, list[int]] = {}
-            for pn, mid in meters.items():
-                for period in index.get(mid, ()):
-                    wanted.setdefault(period, []).append(pn)
-            for period in sorted(wanted, reverse=True):  # the newest first
-                mark = time_mark(kind, period)
-                for part in chunks(sorted(wanted[period]), points_per_request):
-                    units = [DataUnit(pn, fn, mark) for pn in part]
-                    job.batches.append(Batch(AFN.CLASS2, units, period))
-        if job.batches:
-            jobs.append(job)
-    return jobs
+def frozen_jobs(kind: str, fns_gaps: dict[int, list[Gap]],
+                points_per_request: int) -> list[TerminalJob]:  # fmt: skip
+    """Requests for the gaps: per terminal, Fn and period (newest first), in chunks."""
+    jobs: dict[tuple[str, int], TerminalJob] = {}
+    for fn, rows in fns_gaps.items():
+        for a1, a2, terminal_id, period, pns, mids in sorted(
+            rows, key=lambda r: r[3], reverse=True
+        ):
+            job = jobs.get((a1, a2))
+            if job is None:
+                job = jobs[(a1, a2)] = TerminalJob((int(a1, 16), a2), terminal_id)
+            job.meters.update(zip(pns, mids, strict=True))
+            mark = time_mark(kind, period)
+            for part in chunks(pns, points_per_request):
+                job.batches.append(Batch(AFN.CLASS2, fn, part, mark, period))
+    return list(jobs.values())
 
 
 def realtime_jobs(
@@ -198,10 +197,10 @@ def realtime_jobs(
                     job.forwards.append((pn, di, link))
         for fn in fns:
             if fn < FIRST_POINT_FN:  # terminal data (终端数据): pn 0, once
-                job.batches.append(Batch(AFN.CLASS1, [DataUnit(0, fn)]))
+                job.batches.append(Batch(AFN.CLASS1, fn, [0]))
                 continue
             for part in chunks(sorted(meters), points_per_request):
-                job.batches.append(Batch(AFN.CLASS1, [DataUnit(pn, fn) for pn in part]))
+                job.batches.append(Batch(AFN.CLASS1, fn, part))
         if job.batches or job.forwards:
             jobs.append(job)
     return jobs

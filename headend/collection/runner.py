@@ -266,22 +266,20 @@ class Collector:
             result.terminals = len(targets)
             metrics.COLLECTION_WINDOWS.labels(task.kind, phase).inc()
             return result
+        target_day: date | None = None
         async with await self._connect() as conn:
-            found = await tasks.targets(conn, task.target, held)
-            target_day: date | None = None
-            if task.kind in ("daily", "monthly", "curve"):
+            if task.kind in FROZEN:
                 days = plan.periods(task.kind, today, task.lookback_days)
                 target_day = days[0]
-                meters = [mid for _, ms in found.values() for mid in ms.values()]
-                curve = task.kind == "curve"
-                tz = self.settings.timezone
                 gaps = {}
                 for fn in task.fns:
-                    gaps[fn] = await plan.missing(conn, fn, meters, days, curve=curve,
-                                                  timezone=tz)  # fmt: skip
-                jobs = plan.frozen_jobs(task.kind, task.fns, found, gaps,
-                                        self.limits.points_per_request)  # fmt: skip
+                    gaps[fn] = await plan.gaps(
+                        conn, task.target, held, fn, days, curve=task.kind == "curve",
+                        timezone=self.settings.timezone,
+                    )  # fmt: skip
+                jobs = plan.frozen_jobs(task.kind, gaps, self.limits.points_per_request)
             else:
+                found = await tasks.targets(conn, task.target, held)
                 links = None
                 if task.dis:
                     meters = [mid for _, ms in found.values() for mid in ms.values()]
@@ -383,9 +381,9 @@ class Collector:
                 metrics.COLLECTION_REQUESTS.labels("denied").inc()
                 continue
             metrics.COLLECTION_REQUESTS.labels("ok").inc()
-            asked = {(u.pn, u.fn) for u in batch.units}
+            asked, fn = set(batch.pns), batch.fn
             units = [u for u in answer.units
-                     if u.data is not None and (u.pn, u.fn) in asked]  # fmt: skip
+                     if u.data is not None and u.fn == fn and u.pn in asked]  # fmt: skip
             received += len(units)
             await self.ingest.store(text_key, batch.afn, units, source,
                                     known=(job.terminal_id, job.meters))  # fmt: skip

@@ -272,9 +272,8 @@ async def version(conn: AnyConnection) -> tuple[int, Any, Any]:
 
 # --- target sets ---------------------------------------------------------------------
 
-#: Meters (terminal a1, a2, pn, meter id) of a target among some terminals.
-_METERS = """
-SELECT t.a1, t.a2, t.id, m.pn, m.id
+#: The active meters of some terminals (a target narrows it with a _FILTER).
+_FROM = """
 FROM meter m
 JOIN terminal t ON t.id = m.terminal_id
 JOIN unnest(%(a1)s::text[], %(a2)s::int[]) AS held(a1, a2)
@@ -315,13 +314,13 @@ def _text_key(key: tuple[int, int]) -> tuple[str, int]:
     return f"{key[0]:04X}", key[1]
 
 
-async def targets(
-    conn: AnyConnection, target: Target, held: Sequence[tuple[str, int]]
-) -> dict[tuple[str, int], tuple[int, dict[int, int]]]:
-    """{(a1, a2): (terminal id, {pn: meter id})} of the target's active meters."""
-    held = narrow(target, held)
-    if not held:
-        return {}
+def target_filter(
+    target: Target, held: Sequence[tuple[str, int]]
+) -> tuple[str, dict[str, Any]]:
+    """FROM/WHERE over meter ``m`` and terminal ``t`` of a target among ``held``.
+
+    With its parameters (named, ``%(...)s``): the target's active meters.
+    """
     which = _which(target)
     params: dict[str, Any] = {
         "a1": [h[0] for h in held],
@@ -330,8 +329,19 @@ async def targets(
         "mt": [m.terminal for m in target.meters or []],
         "mp": [m.pn for m in target.meters or []],
     }
+    return _FROM + _FILTER[which], params
+
+
+async def targets(
+    conn: AnyConnection, target: Target, held: Sequence[tuple[str, int]]
+) -> dict[tuple[str, int], tuple[int, dict[int, int]]]:
+    """{(a1, a2): (terminal id, {pn: meter id})} of the target's active meters."""
+    held = narrow(target, held)
+    if not held:
+        return {}
+    where, params = target_filter(target, held)
     out: dict[tuple[str, int], tuple[int, dict[int, int]]] = {}
-    cur = await conn.execute(_METERS + _FILTER[which], params)
+    cur = await conn.execute("SELECT t.a1, t.a2, t.id, m.pn, m.id\n" + where, params)
     async for a1, a2, terminal_id, pn, meter_id in cur:
         out.setdefault((a1, a2), (terminal_id, {}))[1][pn] = meter_id
     return out

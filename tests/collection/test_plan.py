@@ -19,14 +19,13 @@ def test_periods() -> None:
     assert plan.periods("monthly", TODAY, 31) == [date(2026, 2, 1), date(2026, 1, 1)]
 
 
-def test_frozen_jobs_ask_only_the_gaps_newest_first_in_chunks() -> None:
-    targets = {("4403", 1): (10, {1: 101, 2: 102, 3: 103}), ("4403", 2): (20, {1: 201})}
+def test_frozen_jobs_ask_the_gaps_newest_first_in_chunks() -> None:
     day1, day2 = date(2026, 3, 1), date(2026, 2, 28)
-    gaps = {161: {(101, day1), (102, day1), (103, day1), (103, day2), (999, day1)}}
-    jobs = plan.frozen_jobs("daily", [161], targets, gaps, points_per_request=2)
-    assert len(jobs) == 1  # terminal 2 has no gap
-    (job,) = jobs
+    gaps = {161: [("4403", 1, 10, day2, [3], [103]),
+                  ("4403", 1, 10, day1, [1, 2, 3], [101, 102, 103])]}  # fmt: skip
+    (job,) = plan.frozen_jobs("daily", gaps, points_per_request=2)
     assert (job.key, job.terminal_id, job.expected) == ((0x4403, 1), 10, 4)
+    assert job.meters == {1: 101, 2: 102, 3: 103}
     asked = [
         (b.afn, b.period, [(u.pn, u.fn, u.data) for u in b.units]) for b in job.batches
     ]
