@@ -291,12 +291,9 @@ class Ingest:
             return 0
         received = received or datetime.now(UTC)
         try:
-            points = {u.pn for u in stored}
-            if known is not None and points <= known[1].keys():
-                terminal_id, meters = known
-            else:
-                terminal_id = await self.directory.terminal_id(*terminal)
-                meters = await self.directory.meter_ids(terminal_id, sorted(points))
+            terminal_id, meters = await self._resolve(
+                terminal, {u.pn for u in stored}, known
+            )
         except (ArchiveUnavailable, LookupError):
             # The database resolves (and, if need be, adds) the terminal and points
             # when the address-keyed rows arrive.
@@ -313,6 +310,15 @@ class Ingest:
                 self._publish(terminal, table, rows, pns)
         return total
 
+    async def _resolve(self, terminal: tuple[str, int], points: set[int],
+                       known: tuple[int, dict[int, int]] | None,
+                       ) -> tuple[int, dict[int, int]]:  # fmt: skip
+        """(terminal id, {pn: meter id}): from ``known`` when it covers the points."""
+        if known is not None and points <= known[1].keys():
+            return known
+        terminal_id = await self.directory.terminal_id(*terminal)
+        return terminal_id, await self.directory.meter_ids(terminal_id, sorted(points))
+
     async def store_registers(
         self, terminal: tuple[str, int],
         registers: Sequence[tuple[int, int, Sequence[float | None]]], source: int,
@@ -327,13 +333,10 @@ class Ingest:
         if not registers:
             return 0
         received = received or datetime.now(UTC)
-        points = {pn for pn, _, _ in registers}
         try:
-            if known is not None and points <= known[1].keys():
-                terminal_id, meters = known
-            else:
-                terminal_id = await self.directory.terminal_id(*terminal)
-                meters = await self.directory.meter_ids(terminal_id, sorted(points))
+            terminal_id, meters = await self._resolve(
+                terminal, {pn for pn, _, _ in registers}, known
+            )
         except (ArchiveUnavailable, LookupError):
             a1, a2 = terminal
             table = BY_ADDRESS[INSTANT].name

@@ -6,14 +6,19 @@ import asyncio
 import json
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 import psycopg
 
+from headend.app import Worker
+from headend.config import Settings
 from simulators.fleet import FleetSpec, archive
 from simulators.profiles import load_profile
+from tests.headend.conftest import api, running
 
 PROFILE = """
 description = "collection tests: quick answers{extra_description}"
@@ -112,3 +117,16 @@ def query(dsn: str, sql: str, params: Any = None) -> list[tuple[Any, ...]]:
 
 def dumps(obj: Any) -> str:
     return json.dumps(obj, default=str)
+
+
+@asynccontextmanager
+async def online(settings: Settings, concentrators: int, meters: int,
+                 profile_path: Path) -> AsyncIterator[tuple[Worker, httpx.AsyncClient]]:  # fmt: skip
+    """A worker, the fleet logged in to it, and an API client."""
+    async with (
+        running(settings) as worker,
+        Fleet(worker.port, concentrators, meters, profile_path),
+        api(worker) as client,
+    ):
+        await until(lambda: len(worker.connections.registry) == concentrators)
+        yield worker, client

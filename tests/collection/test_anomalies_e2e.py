@@ -12,8 +12,7 @@ from headend.config import Settings
 from headend.storage import migrate
 from simulators._model import fault_day
 from simulators.profiles import PROFILE_DIR
-from tests.collection.fleet import Fleet, load_archive, query, until
-from tests.headend.conftest import api, running
+from tests.collection.fleet import load_archive, online, query, until
 
 CONCENTRATORS, METERS = 4, 12
 
@@ -31,12 +30,7 @@ async def test_injected_anomalies_are_detected(
         storage=True, database_url=pg_dsn, session={"timeout": 2.0, "retries": 0},
         collection={"catchup_on_login": False, "spread": 0},
     )  # fmt: skip
-    async with (
-        running(settings) as worker,
-        Fleet(worker.port, CONCENTRATORS, METERS, prof),
-        api(worker) as client,
-    ):
-        await until(lambda: len(worker.connections.registry) == CONCENTRATORS)
+    async with online(settings, CONCENTRATORS, METERS, prof) as (_worker, client):
         daily = {"name": "daily", "kind": "daily", "fns": [161], "interval_s": 86400,
                  "lookback_days": lookback, "retries": 1, "retry_interval_s": 1}  # fmt: skip
         clocks = {"name": "clocks", "kind": "realtime", "fns": [2, 162],

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from headend.config import Settings
 from headend.storage import migrate
-from tests.collection.fleet import Fleet, load_archive, profile, query, until
+from tests.collection.fleet import Fleet, load_archive, online, profile, query, until
 from tests.headend.conftest import api, running
 
 CONCENTRATORS, METERS = 6, 20
@@ -64,12 +64,7 @@ async def test_daily_collection_collects_every_meter_with_reads_alongside(
     prof = profile(tmp_path, latency=(0.2, 0.3))
     load_archive(pg_dsn, CONCENTRATORS, METERS, prof)
     settings = settings_for(make_settings, pg_dsn, points_per_request=4)
-    async with (
-        running(settings) as worker,
-        Fleet(worker.port, CONCENTRATORS, METERS, prof),
-        api(worker) as client,
-    ):
-        await until(lambda: len(worker.connections.registry) == CONCENTRATORS)
+    async with online(settings, CONCENTRATORS, METERS, prof) as (worker, client):
         created = await client.post("/api/v1/tasks", json=DAILY_TASK)
         assert created.status_code == 201, created.text
         task = created.json()
@@ -126,8 +121,8 @@ async def test_daily_collection_collects_every_meter_with_reads_alongside(
         assert [(r["area"], r["expected"], r["rate"]) for r in by_area] == [
             ("A0", 60, 1.0), ("A1", 60, 1.0),
         ]  # fmt: skip
-        online = (await client.get("/api/v1/kpi/online")).json()
-        assert online == {"active": CONCENTRATORS, "online": CONCENTRATORS, "rate": 1.0}
+        rate = (await client.get("/api/v1/kpi/online")).json()
+        assert rate == {"active": CONCENTRATORS, "online": CONCENTRATORS, "rate": 1.0}
         # The same as metrics (worker 0 exports them every kpi_interval).
         text = ""
 
@@ -163,12 +158,7 @@ async def test_recollection_fills_the_gaps_of_a_lossy_network(
     prof = profile(tmp_path, loss=0.4)  # 40 % of requests lost on the way
     load_archive(pg_dsn, CONCENTRATORS, METERS, prof)
     settings = settings_for(make_settings, pg_dsn, points_per_request=4)
-    async with (
-        running(settings) as worker,
-        Fleet(worker.port, CONCENTRATORS, METERS, prof),
-        api(worker) as client,
-    ):
-        await until(lambda: len(worker.connections.registry) == CONCENTRATORS)
+    async with online(settings, CONCENTRATORS, METERS, prof) as (_worker, client):
         task = (
             await client.post("/api/v1/tasks", json={**DAILY_TASK, "lookback_days": 0,
                                                      "retries": 10})
@@ -218,12 +208,10 @@ async def test_curve_task_stores_every_point_of_the_day(
     await migrate.upgrade(pg_dsn)
     prof = profile(tmp_path)
     load_archive(pg_dsn, 2, 5, prof)
-    async with (
-        running(settings_for(make_settings, pg_dsn)) as worker,
-        Fleet(worker.port, 2, 5, prof),
-        api(worker) as client,
+    async with online(settings_for(make_settings, pg_dsn), 2, 5, prof) as (
+        _worker,
+        client,
     ):
-        await until(lambda: len(worker.connections.registry) == 2)
         task = {"name": "curves", "kind": "curve", "fns": [81, 101], "interval_s": 3600,
                 "lookback_days": 0, "retries": 2, "retry_interval_s": 1}  # fmt: skip
         created = await client.post("/api/v1/tasks", json=task)
@@ -257,12 +245,10 @@ async def test_realtime_task_reads_645_identifiers_through_forwarding(
     await migrate.upgrade(pg_dsn)
     prof = profile(tmp_path)
     load_archive(pg_dsn, 2, 3, prof)
-    async with (
-        running(settings_for(make_settings, pg_dsn)) as worker,
-        Fleet(worker.port, 2, 3, prof),
-        api(worker) as client,
+    async with online(settings_for(make_settings, pg_dsn), 2, 3, prof) as (
+        _worker,
+        client,
     ):
-        await until(lambda: len(worker.connections.registry) == 2)
         task = {"name": "meters-645", "kind": "realtime", "dis": ["0001FF00"],
                 "fns": [2], "interval_s": 3600}  # fmt: skip
         created = await client.post("/api/v1/tasks", json=task)

@@ -14,9 +14,8 @@ from zoneinfo import ZoneInfo
 
 from headend.config import Settings
 from headend.storage import migrate
-from tests.collection.fleet import Fleet, load_archive, profile, query, until
+from tests.collection.fleet import load_archive, online, profile, query, until
 from tests.fixtures.postgres import Cluster
-from tests.headend.conftest import api, running
 
 CONCENTRATORS, METERS = 4, 16
 
@@ -33,12 +32,7 @@ async def test_database_outage_during_collection_loses_and_duplicates_nothing(
         storage=True, database_url=dsn, session={"timeout": 3.0, "retries": 0},
         collection={"catchup_on_login": False, "spread": 0, "points_per_request": 1},
     )  # fmt: skip
-    async with (
-        running(settings) as worker,
-        Fleet(worker.port, CONCENTRATORS, METERS, prof),
-        api(worker) as client,
-    ):
-        await until(lambda: len(worker.connections.registry) == CONCENTRATORS)
+    async with online(settings, CONCENTRATORS, METERS, prof) as (worker, client):
         task = {"name": "daily", "kind": "daily", "fns": [161], "interval_s": 86400,
                 "lookback_days": 0, "retries": 0}  # fmt: skip
         assert (await client.post("/api/v1/tasks", json=task)).status_code == 201
