@@ -40,6 +40,7 @@ from protocols.gdw1376.events import (
     _NeedData,
 )
 from protocols.gdw1376.frame import (
+    ALL_POINTS,
     STANDARD,
     DataUnit,
     Dialect,
@@ -318,7 +319,8 @@ class MasterSession:
             units = frame.units
         except ProtocolError:
             return True  # the consumer reports the damage
-        return all((u.pn, u.fn) in p.asked for u in units)
+        asked = p.asked
+        return all((u.pn, u.fn) in asked or (ALL_POINTS, u.fn) in asked for u in units)
 
     @staticmethod
     def _same(p: _Pending, frame: Frame) -> bool:
