@@ -273,3 +273,20 @@ ON_DEMAND_READS = Counter(
     "On-demand reads (召测) and inspection reads, by result",
     ["result"],
 )
+
+# --- events (headend/collection/events.py) ----------------------------------------------
+
+EVENTS_FETCHED = Counter(
+    "headend_events_fetched_total",
+    "Event records (事件记录, AFN0E) stored, fetched or reported, by class",
+    ["importance"],
+)
+EVENT_GAPS = Counter(
+    "headend_event_gaps_total",
+    "Event rings found overwritten or cleared since the last fetch (records lost)",
+)
+EVENT_FETCH_FAILURES = Counter(
+    "headend_event_fetch_failures_total",
+    "Failed event fetch attempts and dropped triggers, by reason",
+    ["reason"],
+)

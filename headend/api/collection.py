@@ -42,10 +42,6 @@ class InspectionRequest(BaseModel):
     operator: str = "api"
 
 
-def _ref(ref: str) -> int | str:
-    return int(ref) if ref.isdigit() else ref
-
-
 def router(dsn: str | None, reader: Reader | None, timezone: str) -> APIRouter:
     """Routes for one worker; ``dsn`` None (no storage) makes every route 503."""
     api = APIRouter()
@@ -69,7 +65,7 @@ def router(dsn: str | None, reader: Reader | None, timezone: str) -> APIRouter:
             yield conn
 
     async def found(conn: AnyConnection, ref: str) -> Task:
-        task = await tasks.get(conn, _ref(ref))
+        task = await tasks.get(conn, tasks.reference(ref))
         if task is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no task {ref!r}")
         return task
@@ -106,7 +102,7 @@ def router(dsn: str | None, reader: Reader | None, timezone: str) -> APIRouter:
     @api.delete("/tasks/{ref}", status_code=status.HTTP_204_NO_CONTENT)
     async def delete_task(ref: str) -> Response:
         async with connect() as conn:
-            if not await tasks.delete(conn, _ref(ref)):
+            if not await tasks.delete(conn, tasks.reference(ref)):
                 raise HTTPException(status.HTTP_404_NOT_FOUND, f"no task {ref!r}")
         return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -117,9 +113,11 @@ def router(dsn: str | None, reader: Reader | None, timezone: str) -> APIRouter:
         """Enable, disable, or run now (every worker runs a window within seconds)."""
         async with connect() as conn:
             if action == "run":
-                task = await tasks.request_run(conn, _ref(ref))
+                task = await tasks.request_run(conn, tasks.reference(ref))
             else:
-                task = await tasks.set_enabled(conn, _ref(ref), action == "enable")
+                task = await tasks.set_enabled(
+                    conn, tasks.reference(ref), action == "enable"
+                )
             if task is None:
                 raise HTTPException(status.HTTP_404_NOT_FOUND, f"no task {ref!r}")
             return task

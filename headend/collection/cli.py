@@ -80,10 +80,6 @@ def _on_db(config: Path | None, work: Any) -> Any:
         _fail(f"database: {exc}")
 
 
-def _ref(ref: str) -> int | str:
-    return int(ref) if ref.isdigit() else ref
-
-
 def _show(tasks: list[Any]) -> None:
     table = Table("id", "name", "kind", "items", "target", "schedule", "retries",
                   "look-back", "enabled")  # fmt: skip
@@ -165,8 +161,8 @@ def _change(ref: str, config: Path | None, action: str) -> None:
 
     async def work(conn: Any) -> Any:
         if action == "run":
-            return await tasks.request_run(conn, _ref(ref))
-        return await tasks.set_enabled(conn, _ref(ref), action == "enable")
+            return await tasks.request_run(conn, tasks.reference(ref))
+        return await tasks.set_enabled(conn, tasks.reference(ref), action == "enable")
 
     task = _on_db(config, work)
     if task is None:

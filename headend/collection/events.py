@@ -60,7 +60,6 @@ from typing import Final, Protocol
 from zoneinfo import ZoneInfo
 
 import structlog
-from prometheus_client import Counter
 
 from headend.collection.event_records import (
     RING,
@@ -73,6 +72,7 @@ from headend.collection.event_records import (
 )
 from headend.config import format_address
 from headend.listener import TerminalConnection
+from headend.metrics import EVENT_FETCH_FAILURES, EVENT_GAPS, EVENTS_FETCHED
 from headend.pipeline import Answer, Priority, RequestError
 from headend.storage.directory import ArchiveUnavailable
 from headend.storage.spool import Row
@@ -110,20 +110,6 @@ REASONS: Final = frozenset({
 # Retrying cannot help: the link is gone (the next login triggers a fetch anyway).
 FINAL: Final = frozenset({"offline", "replaced", "shutdown"})
 
-EVENTS_FETCHED = Counter(
-    "headend_events_fetched_total",
-    "Event records (事件记录, AFN0E) stored, fetched or reported, by class",
-    ["importance"],
-)
-EVENT_GAPS = Counter(
-    "headend_event_gaps_total",
-    "Event rings found overwritten or cleared since the last fetch (records lost)",
-)
-FETCH_FAILURES = Counter(
-    "headend_event_fetch_failures_total",
-    "Failed event fetch attempts and dropped triggers, by reason",
-    ["reason"],
-)
 
 Address = tuple[int, int]  # (A1 word, A2), as Connections keys terminals
 #: request(address, afn, units, priority) -> the terminal's answer
@@ -280,7 +266,7 @@ class EventCollector:
             elif isinstance(event, Report) and event.frame.afn == AFN.CLASS3:
                 self._reported(key, event, conn.peer)
         except Exception:
-            FETCH_FAILURES.labels(reason="internal").inc()
+            EVENT_FETCH_FAILURES.labels(reason="internal").inc()
             log.exception("event_trigger_failed")
 
     def schedule(
@@ -328,7 +314,7 @@ class EventCollector:
         if work is None:
             if len(self._pending) >= self.max_terminals:
                 self.dropped += 1
-                FETCH_FAILURES.labels(reason="overflow").inc()
+                EVENT_FETCH_FAILURES.labels(reason="overflow").inc()
                 if self.dropped % 1000 == 1:
                     log.warning("event_trigger_dropped", terminal=format_address(address),
                                 waiting=len(self._pending), dropped=self.dropped)  # fmt: skip
@@ -389,7 +375,7 @@ class EventCollector:
             try:
                 await self._fetch_terminal(address, work)
             except _Failure as exc:
-                FETCH_FAILURES.labels(reason=_label(exc.reason)).inc()
+                EVENT_FETCH_FAILURES.labels(reason=_label(exc.reason)).inc()
                 final = exc.reason in FINAL or attempt == self.attempts
                 log.warning("event_fetch_failed", terminal=terminal, reason=exc.reason,
                             detail=exc.detail, attempt=attempt, gave_up=final)  # fmt: skip
@@ -397,7 +383,7 @@ class EventCollector:
                     return False
                 await asyncio.sleep(self.backoff * 2 ** (attempt - 1))
             except Exception:
-                FETCH_FAILURES.labels(reason="internal").inc()
+                EVENT_FETCH_FAILURES.labels(reason="internal").inc()
                 log.exception("event_fetch_crashed", terminal=terminal)
                 return False
             else:

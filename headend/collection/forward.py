@@ -48,6 +48,14 @@ DI_ITEMS: Final[dict[str, tuple[int, bool]]] = {
 }  # fmt: skip
 
 
+def data_identifier(text: str) -> str:
+    """A DL/T 645 data identifier as printed: 8 hex digits (4 for 1997), upper case."""
+    di = text.strip().upper()
+    if len(di) not in (4, 8) or any(c not in "0123456789ABCDEF" for c in di):
+        raise ValueError(f"data identifier {text!r}: 8 hex digits (4 for 1997)")
+    return di
+
+
 @dataclass(frozen=True, slots=True)
 class MeterLink:
     """What forwarding needs to know about a meter (from the archive)."""

@@ -17,7 +17,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from headend.collection import plan
-from headend.collection.tasks import Task, narrow, targets
+from headend.collection.tasks import Task, target_filter
 
 AnyConnection = psycopg.AsyncConnection[Any]
 
@@ -26,11 +26,6 @@ _GROUPS = {
     "area": ("coalesce(a.code, '(none)')", "area"),
     "terminal": ("t.a1 || '-' || lpad(t.a2::text, 5, '0')", "terminal"),
 }
-
-
-async def _all_terminals(conn: AnyConnection) -> list[tuple[str, int]]:
-    cur = await conn.execute("SELECT a1, a2 FROM terminal WHERE status <> 'inactive'")
-    return [(a1, a2) async for a1, a2 in cur]
 
 
 async def success(conn: AnyConnection, task: Task, period: date,
@@ -47,23 +42,19 @@ async def success(conn: AnyConnection, task: Task, period: date,
     fn = task.fns[0]
     table, item = plan.PROOF[fn]
     column = "day" if table == "reading_daily" else "month"
-    found = await targets(
-        conn, task.target, narrow(task.target, await _all_terminals(conn))
-    )
-    meters = [mid for _, ms in found.values() for mid in ms.values()]
+    joins, where, params = target_filter(task.target)  # the archive, online or not
+    params.update(item=item, period=period)
     group, label = _GROUPS[by] if by else ("'all'", "scope")
     sql = (
         f"SELECT {group} AS {label}, count(*) AS expected, "  # noqa: S608 - fixed names
-        f"count(r.meter_id) AS collected "
-        f"FROM unnest(%s::int8[]) AS x(id) JOIN meter m ON m.id = x.id "
-        f"JOIN terminal t ON t.id = m.terminal_id "
-        f"LEFT JOIN transformer_area a "
-        f"  ON a.id = coalesce(m.transformer_area_id, t.transformer_area_id) "
-        f"LEFT JOIN {table} r ON r.meter_id = m.id AND r.item_id = %s AND r.{column} = %s "
-        f"GROUP BY 1 ORDER BY 1"
+        f"count(r.meter_id) AS collected FROM {joins}"
+        "LEFT JOIN transformer_area a "
+        "  ON a.id = coalesce(m.transformer_area_id, t.transformer_area_id) "
+        f"LEFT JOIN {table} r ON r.meter_id = m.id AND r.item_id = %(item)s "
+        f"AND r.{column} = %(period)s {where} GROUP BY 1 ORDER BY 1"
     )
     async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(sql, (meters, item, period))
+        await cur.execute(sql, params)
         rows = await cur.fetchall()
     if not rows and not by:
         rows = [{"scope": "all", "expected": 0, "collected": 0}]

@@ -131,7 +131,7 @@ async def gaps(conn: AnyConnection, target: Target, held: Sequence[tuple[str, in
     held = narrow(target, held)
     if not held or not days:
         return []
-    where, params = target_filter(target, held)
+    joins, where, params = target_filter(target, held)
     params["days"] = list(days)
     if curve:
         params.update(item=CURVE_ITEMS[fn], tz=timezone, points=CURVE_POINTS)
@@ -148,12 +148,12 @@ async def gaps(conn: AnyConnection, target: Target, held: Sequence[tuple[str, in
             f"AND r.item_id = %(item)s AND r.{_PERIOD_COLUMN[table]} = d.day)"
         )
     cur = await conn.execute(
-        "SELECT t.a1, t.a2, t.id, d.day, array_agg(m.pn ORDER BY m.pn), "
-        "array_agg(m.id ORDER BY m.pn)"
-        + where.replace("FROM meter m", "FROM unnest(%(days)s::date[]) AS d(day), meter m", 1)
-        + " AND " + absent + " GROUP BY t.a1, t.a2, t.id, d.day",
+        "SELECT t.a1, t.a2, t.id, d.day, array_agg(m.pn ORDER BY m.pn), "  # noqa: S608
+        "array_agg(m.id ORDER BY m.pn) "
+        f"FROM unnest(%(days)s::date[]) AS d(day) CROSS JOIN {joins} "
+        f"{where} AND {absent} GROUP BY t.a1, t.a2, t.id, d.day",
         params,
-    )  # fmt: skip
+    )
     return [tuple(r) for r in await cur.fetchall()]
 
 

@@ -71,12 +71,7 @@ class ReadSpec(BaseModel):
     @field_validator("di")
     @classmethod
     def _di(cls, v: str | None) -> str | None:
-        if v is None:
-            return v
-        text = v.strip().upper()
-        if len(text) not in (4, 8) or any(c not in "0123456789ABCDEF" for c in text):
-            raise ValueError(f"data identifier {v!r}: 8 hex digits (4 for 1997)")
-        return text
+        return None if v is None else forward.data_identifier(v)
 
     @model_validator(mode="after")
     def _one(self) -> ReadSpec:

@@ -38,7 +38,7 @@ from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import
 from headend import metrics
 from headend.collection import anomalies, forward, kpi, plan, tasks
 from headend.collection.tasks import Task
-from headend.config import Settings, format_address
+from headend.config import Settings, format_address, parse_address
 from headend.connections import CommEvent, Connections
 from headend.ingest import RECOLLECT, SCHEDULED, Ingest
 from headend.pipeline import Answer, Priority, RequestError
@@ -453,9 +453,8 @@ class Collector:
             return
         if len(self._returning) >= MAX_RETURNING:
             return
-        a1, _, a2 = event.terminal.partition("-")
         with contextlib.suppress(ValueError):
-            self._returning.add((int(a1, 16), int(a2)))
+            self._returning.add(parse_address(event.terminal))
             self._returned.set()
 
     async def _catch_up_forever(self) -> None:

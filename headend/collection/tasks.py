@@ -20,6 +20,7 @@ from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped
 from psycopg.rows import dict_row
 from pydantic import BaseModel, Field, field_validator, model_validator
 
+from headend.collection.forward import data_identifier
 from headend.config import parse_address
 from headend.ingest import CURVE, DAILY, MONTHLY, reading_table
 from protocols.errors import ProtocolError
@@ -119,15 +120,7 @@ class TaskSpec(BaseModel):
     @field_validator("dis")
     @classmethod
     def _dis(cls, v: list[str]) -> list[str]:
-        out = []
-        for di in v:
-            text = di.strip().upper()
-            if len(text) not in (4, 8) or any(
-                c not in "0123456789ABCDEF" for c in text
-            ):
-                raise ValueError(f"data identifier {di!r}: 8 hex digits (4 for 1997)")
-            out.append(text)
-        return out
+        return [data_identifier(di) for di in v]
 
     @model_validator(mode="after")
     def _coherent(self) -> TaskSpec:
@@ -173,6 +166,11 @@ def _row(spec: TaskSpec) -> list[Any]:
 def _task(row: dict[str, Any]) -> Task:
     target = row["target"]
     return Task.model_validate({**row, "target": target})
+
+
+def reference(text: str) -> int | str:
+    """A task as the operator names it: its id (digits) or its name."""
+    return int(text) if text.isdigit() else text
 
 
 async def create(conn: AnyConnection, spec: TaskSpec) -> Task:
@@ -272,14 +270,11 @@ async def version(conn: AnyConnection) -> tuple[int, Any, Any]:
 
 # --- target sets ---------------------------------------------------------------------
 
-#: The active meters of some terminals (a target narrows it with a _FILTER).
-_FROM = """
-FROM meter m
-JOIN terminal t ON t.id = m.terminal_id
-JOIN unnest(%(a1)s::text[], %(a2)s::int[]) AS held(a1, a2)
+#: Only the terminals a worker holds; _ACTIVE and a _FILTER then narrow the meters.
+_HELD = """JOIN unnest(%(a1)s::text[], %(a2)s::int[]) AS held(a1, a2)
   ON held.a1 = t.a1 AND held.a2 = t.a2
-WHERE m.status = 'active' AND t.status <> 'inactive'
 """
+_ACTIVE = "WHERE m.status = 'active' AND t.status <> 'inactive'"
 _FILTER = {
     "all": "",
     "regions": " AND t.region_id IN (SELECT id FROM region WHERE code = ANY(%(codes)s))",
@@ -315,21 +310,29 @@ def _text_key(key: tuple[int, int]) -> tuple[str, int]:
 
 
 def target_filter(
-    target: Target, held: Sequence[tuple[str, int]]
-) -> tuple[str, dict[str, Any]]:
-    """FROM/WHERE over meter ``m`` and terminal ``t`` of a target among ``held``.
+    target: Target, held: Sequence[tuple[str, int]] | None = None
+) -> tuple[str, str, dict[str, Any]]:
+    """Joins, condition and parameters of a target's active meters ``m``.
 
-    With its parameters (named, ``%(...)s``): the target's active meters.
+    The joins bring meter ``m`` and its terminal ``t`` (of the ``held`` terminals
+    only, or of the whole archive when ``held`` is None); a caller adds its own
+    tables after them. Parameters are named (``%(...)s``).
     """
     which = _which(target)
+    if held is None and which in ("terminals", "meters"):
+        named = target.terminals or [m.terminal for m in target.meters or []]
+        held = sorted({_text_key(parse_address(a)) for a in named})
     params: dict[str, Any] = {
-        "a1": [h[0] for h in held],
-        "a2": [h[1] for h in held],
+        "a1": [h[0] for h in held or ()],
+        "a2": [h[1] for h in held or ()],
         "codes": target.regions if which == "regions" else target.areas,
         "mt": [m.terminal for m in target.meters or []],
         "mp": [m.pn for m in target.meters or []],
     }
-    return _FROM + _FILTER[which], params
+    joins = "meter m JOIN terminal t ON t.id = m.terminal_id\n" + (
+        _HELD if held is not None else ""
+    )
+    return joins, _ACTIVE + _FILTER[which], params
 
 
 async def targets(
@@ -339,9 +342,12 @@ async def targets(
     held = narrow(target, held)
     if not held:
         return {}
-    where, params = target_filter(target, held)
+    joins, where, params = target_filter(target, held)
     out: dict[tuple[str, int], tuple[int, dict[int, int]]] = {}
-    cur = await conn.execute("SELECT t.a1, t.a2, t.id, m.pn, m.id\n" + where, params)
+    cur = await conn.execute(
+        f"SELECT t.a1, t.a2, t.id, m.pn, m.id FROM {joins} {where}",  # noqa: S608
+        params,
+    )
     async for a1, a2, terminal_id, pn, meter_id in cur:
         out.setdefault((a1, a2), (terminal_id, {}))[1][pn] = meter_id
     return out

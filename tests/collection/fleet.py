@@ -5,8 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from headend.config import Settings
 from simulators.fleet import FleetSpec, archive
 from simulators.profiles import load_profile
 from tests.headend.conftest import api, running
+from tests.waiting import until
 
 PROFILE = """
 description = "collection tests: quick answers{extra_description}"
@@ -93,21 +93,6 @@ class Fleet:
         if self.proc.returncode is None:
             self.proc.terminate()  # the fleet stops early and reports
         await asyncio.wait_for(self.proc.communicate(), 60)
-
-
-async def until(
-    cond: Callable[[], Any], within: float = 20.0, step: float = 0.1
-) -> None:
-    """Wait for ``cond()`` (sync or async) to be true, failing after ``within`` s."""
-    deadline = time.monotonic() + within
-    while True:
-        got = cond()
-        if asyncio.iscoroutine(got):
-            got = await got
-        if got:
-            return
-        assert time.monotonic() < deadline, "condition not reached"
-        await asyncio.sleep(step)
 
 
 def query(dsn: str, sql: str, params: Any = None) -> list[tuple[Any, ...]]:

@@ -12,7 +12,8 @@ from headend.config import Settings
 from headend.storage import migrate
 from simulators._model import fault_day
 from simulators.profiles import PROFILE_DIR
-from tests.collection.fleet import load_archive, online, query, until
+from tests.collection.fleet import load_archive, online, query
+from tests.waiting import until
 
 CONCENTRATORS, METERS = 4, 12
 

@@ -12,8 +12,9 @@ from typer.testing import CliRunner
 from headend.cli import app
 from headend.config import Settings
 from headend.storage import migrate
-from tests.collection.fleet import Fleet, load_archive, profile, query, until
+from tests.collection.fleet import Fleet, load_archive, profile, query
 from tests.headend.conftest import TOKEN, running
+from tests.waiting import until
 
 runner = CliRunner()
 

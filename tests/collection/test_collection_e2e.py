@@ -11,8 +11,9 @@ from zoneinfo import ZoneInfo
 
 from headend.config import Settings
 from headend.storage import migrate
-from tests.collection.fleet import Fleet, load_archive, online, profile, query, until
+from tests.collection.fleet import Fleet, load_archive, online, profile, query
 from tests.headend.conftest import api, running
+from tests.waiting import until
 
 CONCENTRATORS, METERS = 6, 20
 DAILY_TASK: dict[str, Any] = {

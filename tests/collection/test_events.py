@@ -21,13 +21,9 @@ import psycopg
 import pytest
 
 from headend.collection.event_records import State, describe, place
-from headend.collection.events import (
-    EVENT_GAPS,
-    FETCH_FAILURES,
-    EventCollector,
-    requests_via,
-)
+from headend.collection.events import EventCollector, requests_via
 from headend.config import Settings
+from headend.metrics import EVENT_FETCH_FAILURES, EVENT_GAPS
 from headend.pipeline import Answer, RequestError
 from headend.storage.spool import Row
 from protocols.gdw1376 import DataUnit, Frame
@@ -46,6 +42,7 @@ from simulators._events import IMPORTANT, NORMAL, EventLog
 from simulators._readings import raw_unit
 from simulators.concentrator import Concentrator, ConcentratorConfig
 from tests.headend.conftest import running
+from tests.waiting import until
 
 ADDRESS = (0x4403, 1)
 BASE = datetime(2024, 5, 1, 8, 0)
@@ -329,10 +326,12 @@ async def test_the_pointer_moves_only_once_the_writer_has_the_rows() -> None:
         add_trips(log, 2, start=4)
         writer.flush_hangs = True
         c.flush_timeout = 0.05
-        before = sample(FETCH_FAILURES, reason="storage")
+        before = sample(EVENT_FETCH_FAILURES, reason="storage")
         assert not await c.collect(ADDRESS, 6, None)
         assert pointers.ec() == 4
-        assert sample(FETCH_FAILURES, reason="storage") == before + 3  # 3 attempts
+        assert (
+            sample(EVENT_FETCH_FAILURES, reason="storage") == before + 3
+        )  # 3 attempts
     finally:
         await c.stop()
 
@@ -370,13 +369,13 @@ async def test_failures_are_retried_then_left_for_the_next_trigger() -> None:
     await c.start()
     try:
         term.fail = "timeout"
-        before = sample(FETCH_FAILURES, reason="timeout")
+        before = sample(EVENT_FETCH_FAILURES, reason="timeout")
         assert not await c.collect(ADDRESS, 3, None)
-        assert sample(FETCH_FAILURES, reason="timeout") == before + 3
+        assert sample(EVENT_FETCH_FAILURES, reason="timeout") == before + 3
         term.fail = "offline"  # the link is gone: no retry
-        before = sample(FETCH_FAILURES, reason="offline")
+        before = sample(EVENT_FETCH_FAILURES, reason="offline")
         assert not await c.collect(ADDRESS, 3, None)
-        assert sample(FETCH_FAILURES, reason="offline") == before + 1
+        assert sample(EVENT_FETCH_FAILURES, reason="offline") == before + 1
         assert pointers.ec() == 0
         term.fail = None
         assert await c.collect(ADDRESS)  # a poll: AFN0C F7 gives the counters
@@ -493,13 +492,6 @@ def add_events(conc: Concentrator, importance: int, n: int, start: int) -> None:
 def query(dsn: str, sql: str) -> list[tuple[Any, ...]]:
     with psycopg.connect(dsn) as conn:
         return conn.execute(sql).fetchall()
-
-
-async def until(cond: Callable[[], bool], within: float = 30.0) -> None:
-    deadline = time.monotonic() + within
-    while not cond():
-        assert time.monotonic() < deadline, "condition not reached"
-        await asyncio.sleep(0.05)
 
 
 def state(dsn: str) -> dict[int, int]:

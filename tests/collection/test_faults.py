@@ -14,8 +14,9 @@ from zoneinfo import ZoneInfo
 
 from headend.config import Settings
 from headend.storage import migrate
-from tests.collection.fleet import load_archive, online, profile, query, until
+from tests.collection.fleet import load_archive, online, profile, query
 from tests.fixtures.postgres import Cluster
+from tests.waiting import until
 
 CONCENTRATORS, METERS = 4, 16
 

@@ -29,19 +29,13 @@ from protocols.gdw1376.units.afn0c import TerminalClock
 from tests.fixtures.mqtt import MqttBroker
 from tests.headend.conftest import running
 from tests.headend.terminals import TestTerminal
+from tests.waiting import until
 
 CLOCK = TerminalClock(datetime(2024, 5, 1, 12, 0, 0))
 
 
 def answer_clock(term: TestTerminal, request: Frame) -> None:
     term.respond(request, [DataUnit(0, 2, CLOCK)])
-
-
-async def until(cond: Callable[[], bool], within: float = 10.0) -> None:
-    deadline = time.monotonic() + within
-    while not cond():
-        assert time.monotonic() < deadline, "condition not reached"
-        await asyncio.sleep(0.05)
 
 
 def rows(dsn: str, sql: str) -> list[Any]:

@@ -3,8 +3,6 @@ the database (both engines)."""
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
@@ -22,18 +20,12 @@ from protocols.gdw1376.units._afn0c_meter import ActiveReading
 from protocols.gdw1376.units.afn0d import DailyActiveReading
 from tests.headend.conftest import running
 from tests.headend.terminals import TestTerminal
+from tests.waiting import until
 
 
 def query(dsn: str, sql: str) -> list[tuple[Any, ...]]:
     with psycopg.connect(dsn) as conn:
         return conn.execute(sql).fetchall()
-
-
-async def until(cond: Callable[[], bool], within: float = 10.0) -> None:
-    deadline = time.monotonic() + within
-    while not cond():
-        assert time.monotonic() < deadline, "condition not reached"
-        await asyncio.sleep(0.05)
 
 
 async def test_comm_log_and_reports_are_stored(
