@@ -31,7 +31,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final, NamedTuple
+from typing import Any, Final, Literal, NamedTuple
 
 from protocols.errors import (
     BadChecksum,
@@ -165,6 +165,10 @@ class Tp(NamedTuple):
     delay: int
 
 
+#: (PW, EC, Tp or its 6 raw bytes, decoded on first access)
+Aux = tuple[bytes | None, tuple[int, int] | None, Tp | bytes | None]
+
+
 @dataclass(slots=True)
 class DataUnit:
     """One (pn, Fn) data unit. ``data`` is the decoded layout object, or None.
@@ -214,39 +218,12 @@ class Frame:
         self.seq = seq
         self._units = units
         # (PW, EC, Tp or its 6 raw bytes), or None: most frames carry no AUX.
-        self._aux: tuple[bytes | None, tuple[int, int] | None, Tp | bytes | None] | None
+        # (PW, EC, Tp or its 6 raw bytes); None when the frame carries no AUX; True
+        # for a received frame whose AUX is still on the wire (split on access).
+        self._aux: Aux | Literal[True] | None
         self._aux = None if pw is None and ec is None and tp is None else (pw, ec, tp)
         self.raw = raw
         self._end = units_end  # end of the DA/DT area in raw, for lazy decoding
-
-    @classmethod
-    def from_wire(
-        cls,
-        c: int,
-        a1: int,
-        a2: int,
-        a3: int,
-        afn: int,
-        seq: int,
-        raw: bytes,
-        units_end: int,
-        pw: bytes | None,
-        ec: tuple[int, int] | None,
-        tp: bytes | None,
-    ) -> Frame:
-        """A frame from verified wire bytes: A1 as its LE word, Tp still raw."""
-        f = cls.__new__(cls)
-        f.c = c
-        f._a1 = a1
-        f.a2 = a2
-        f.a3 = a3
-        f.afn = afn
-        f.seq = seq
-        f.raw = raw
-        f._end = units_end
-        f._units = None
-        f._aux = None if pw is None and ec is None and tp is None else (pw, ec, tp)
-        return f
 
     @property
     def a1(self) -> str:
@@ -271,7 +248,8 @@ class Frame:
     @property
     def pw(self) -> bytes | None:
         """Message authentication code (PW) of a downlink frame."""
-        return None if self._aux is None else self._aux[0]
+        aux = self._aux_fields()
+        return None if aux is None else aux[0]
 
     @pw.setter
     def pw(self, value: bytes | None) -> None:
@@ -280,7 +258,8 @@ class Frame:
     @property
     def ec(self) -> tuple[int, int] | None:
         """Event counters (EC1 important, EC2 normal), sent with ACD=1."""
-        return None if self._aux is None else self._aux[1]
+        aux = self._aux_fields()
+        return None if aux is None else aux[1]
 
     @ec.setter
     def ec(self, value: tuple[int, int] | None) -> None:
@@ -289,9 +268,10 @@ class Frame:
     @property
     def tp(self) -> Tp | None:
         """Time label (Tp); decoded from the wire on first access."""
-        if self._aux is None:
+        aux = self._aux_fields()
+        if aux is None:
             return None
-        pw, ec, tp = self._aux
+        pw, ec, tp = aux
         if tp is None or isinstance(tp, Tp):
             return tp
         send: DayTime | None
@@ -311,6 +291,26 @@ class Frame:
         self, pw: bytes | None, ec: tuple[int, int] | None, tp: Tp | None
     ) -> None:
         self._aux = None if pw is None and ec is None and tp is None else (pw, ec, tp)
+
+    def _aux_fields(self) -> Aux | None:
+        """(PW, EC, Tp or its raw bytes), split from the wire on first access."""
+        aux = self._aux
+        if aux is not True:
+            return aux
+        # AUX of a received frame lies between the units and CS: PW (downlink),
+        # EC (uplink with ACD=1), then Tp (TpV=1); its length was checked on receipt.
+        raw, at, cs, c = self.raw, self._end, len(self.raw) - 2, self.c
+        pw = ec = tp = None
+        if self.seq & TPV_BIT:
+            cs -= 6
+            tp = raw[cs : cs + 6]
+        if c & DIR_BIT:
+            if c & ACD_BIT:
+                ec = (raw[at], raw[at + 1])
+        elif cs > at:
+            pw = raw[at:cs]
+        self._aux = split = (pw, ec, tp)
+        return split
 
     @property
     def fn(self) -> int | None:
@@ -580,6 +580,41 @@ def decode_checked(data: bytes, dialect: Dialect = STANDARD) -> Frame:
     return frame_from_header(data, HEADER_STRUCT.unpack_from(data), dialect)
 
 
+_new = object.__new__
+
+
+def wire_frame(
+    c: int,
+    a1: int,
+    a2: int,
+    a3: int,
+    afn: int,
+    seq: int,
+    raw: bytes,
+    units_end: int,
+    aux: Literal[True] | None,
+) -> Frame:
+    """A frame from verified wire bytes: A1 as its LE word.
+
+    ``aux`` is True when AUX bytes lie between ``units_end`` and CS; they are split
+    into PW, EC and Tp on first access. The constructor of every received frame, so
+    it skips ``__init__`` and its checks: the values come straight from an unpacked,
+    verified header.
+    """
+    f: Frame = _new(Frame)
+    f.c = c
+    f._a1 = a1
+    f.a2 = a2
+    f.a3 = a3
+    f.afn = afn
+    f.seq = seq
+    f.raw = raw
+    f._end = units_end
+    f._units = None
+    f._aux = aux
+    return f
+
+
 def frame_from_header(
     data: bytes, header: tuple[int, ...], dialect: Dialect = STANDARD
 ) -> Frame:
@@ -588,26 +623,22 @@ def frame_from_header(
     Raises Truncated when AUX does not fit; data units are decoded lazily.
     """
     _, l_a, _, _, c, a1, a2, a3, afn, sq = header
-    end = 6 + (l_a >> 2)  # offset of CS
-    up = c & DIR_BIT
-    tp = ec = pw = None
+    cs = 6 + (l_a >> 2)
+    end = cs
     if sq & TPV_BIT:
         end -= 6
         if end < HEADER_SIZE:
             raise Truncated("no room for Tp")
-        tp = data[end : end + 6]  # decoded on first access of Frame.tp
-    if up:
+    if c & DIR_BIT:
         if c & ACD_BIT:
             end -= 2
             if end < HEADER_SIZE:
                 raise Truncated("no room for EC")
-            ec = (data[end], data[end + 1])
     elif afn in dialect.pw_afns and dialect.pw_len:
         end -= dialect.pw_len
         if end < HEADER_SIZE:
             raise Truncated("no room for PW")
-        pw = data[end : end + dialect.pw_len]
-    return Frame.from_wire(c, a1, a2, a3, afn, sq, data, end, pw, ec, tp)
+    return wire_frame(c, a1, a2, a3, afn, sq, data, end, None if end == cs else True)
 
 
 def decode_units(afn: int, d: int, buf: Buffer, off: int, end: int) -> list[DataUnit]:

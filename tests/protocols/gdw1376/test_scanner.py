@@ -122,3 +122,43 @@ def test_frame_reader_fast_and_slow_paths_agree(name: str) -> None:
     assert isinstance(other, Frame)
     assert isinstance(fast, Frame)
     assert (fast.tp, fast.ec, fast.pw) == (other.tp, other.ec, other.pw)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    up=st.booleans(),
+    acd=st.booleans(),
+    afn=st.sampled_from([0x00, 0x02, 0x04, 0x05, 0x0C, 0x10]),
+    tp=st.none() | st.tuples(st.integers(0, 255), st.integers(0, 255)),
+    units=st.binary(min_size=0, max_size=12),
+)
+def test_aux_is_read_back_on_both_reader_paths(
+    up: bool, acd: bool, afn: int, tp: tuple[int, int] | None, units: bytes
+) -> None:
+    """PW, EC and Tp are split from the wire on first access, on the fused path (one
+    whole frame) and on the hunting path (a split read) alike. The frame is built
+    by hand here, so the encoder is not checked against itself."""
+    from protocols.gdw1376.formats import DayTime
+    from protocols.gdw1376.frame import STANDARD, Tp
+    from protocols.gdw1376.scanner import FrameReader
+
+    c = (0x80 if up else 0) | (0x20 if acd else 0) | 0x08
+    pw = bytes(range(16)) if not up and afn in STANDARD.pw_afns else None
+    ec = (7, 250) if up and acd else None
+    label = None if tp is None else Tp(tp[0], DayTime(27, 13, 5, 9), tp[1])
+    seq = (0x80 if tp else 0) | 0x60 | 3
+    aux = (pw or b"") + (bytes(ec) if ec else b"")
+    if tp is not None:
+        aux += bytes((tp[0], 0x09, 0x05, 0x13, 0x27, tp[1]))  # PFC, A.16, delay
+    body = bytes((c, 0x03, 0x44, 1, 0, 2, afn, seq)) + units + aux
+    length = (len(body) << 2 | 2).to_bytes(2, "little")
+    wire = b"\x68" + length + length + b"\x68" + body + bytes((sum(body) & 0xFF, 0x16))
+
+    [fast] = FrameReader().feed(wire)
+    slow = feed_all(FrameReader().feed, [wire[:5], wire[5:]])
+    assert slow == [fast]
+    for frame in (fast, slow[0]):
+        assert isinstance(frame, Frame)
+        assert (frame.c, frame.a1, frame.a2, frame.afn) == (c, "4403", 1, afn)
+        assert (frame.pw, frame.ec, frame.tp) == (pw, ec, label)
+        assert frame.raw[14 : frame._end] == units  # the units end where AUX begins
