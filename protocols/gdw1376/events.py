@@ -39,9 +39,9 @@ class Logout:
     frame: Frame
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen __init__ costs 4x, per heartbeat
 class Heartbeat:
-    """AFN02 F3 from the terminal; confirmed.
+    """AFN02 F3 from the terminal; confirmed. Read-only like every event here.
 
     ``clock`` (the terminal's clock, 2013 terminals only) is decoded when asked for:
     most heartbeats are only counted.

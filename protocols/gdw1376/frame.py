@@ -140,6 +140,7 @@ TPV_BIT: Final = 0x80
 FIR_BIT: Final = 0x40
 FIN_BIT: Final = 0x20
 CON_BIT: Final = 0x10
+PSEQ_MASK: Final = 0x0F  # PSEQ of a request, RSEQ of a response
 SINGLE: Final = FIR_BIT | FIN_BIT
 
 
@@ -193,7 +194,19 @@ class Frame:
     Equality ignores ``raw``.
     """
 
-    __slots__ = ("_a1", "_aux", "_end", "_units", "a2", "a3", "afn", "c", "raw", "seq")
+    # a1_word: A1 as its wire word, 0x4403 for "4403" (the a1 property gives the digits)
+    __slots__ = (
+        "_aux",
+        "_end",
+        "_units",
+        "a1_word",
+        "a2",
+        "a3",
+        "afn",
+        "c",
+        "raw",
+        "seq",
+    )
 
     def __init__(
         self,
@@ -228,7 +241,7 @@ class Frame:
     @property
     def a1(self) -> str:
         """Region code (行政区划码) digits as printed on the terminal label."""
-        a1 = self._a1
+        a1 = self.a1_word
         return _A1[a1 >> 8] + _A1[a1 & 0xFF]
 
     @a1.setter
@@ -236,14 +249,14 @@ class Frame:
         if len(value) != 4:
             raise LocalProtocolError(f"A1 {value!r} is not 4 digits")
         try:
-            self._a1 = int(value, 16)
+            self.a1_word = int(value, 16)
         except ValueError:
             raise LocalProtocolError(f"A1 {value!r} is not 4 digits") from None
 
     @property
     def address(self) -> tuple[int, int]:
         """(A1 word, A2): the terminal's identity, cheap to hash."""
-        return self._a1, self.a2
+        return self.a1_word, self.a2
 
     @property
     def pw(self) -> bytes | None:
@@ -412,7 +425,7 @@ class Frame:
     @property
     def pseq(self) -> int:
         """PSEQ of a request, RSEQ of a response (the low four bits of SEQ)."""
-        return self.seq & 0x0F
+        return self.seq & PSEQ_MASK
 
     @property
     def ok(self) -> bool:
@@ -603,7 +616,7 @@ def wire_frame(
     """
     f: Frame = _new(Frame)
     f.c = c
-    f._a1 = a1
+    f.a1_word = a1
     f.a2 = a2
     f.a3 = a3
     f.afn = afn

@@ -16,6 +16,7 @@ from protocols.gdw1376.frame import (
     ACD_BIT,
     DIR_BIT,
     END,
+    HEADER_SIZE,
     HEADER_STRUCT,
     MIN_L1,
     STANDARD,
@@ -30,8 +31,8 @@ from protocols.scanner import Buffer, Discarded, Scanner
 
 _HEAD = struct.Struct("<BHHB")  # 68 L L 68
 _MIN_FRAME: Final = MIN_L1 + 8
-_new = object.__new__
 _DIR_ACD: Final = DIR_BIT | ACD_BIT
+_new = object.__new__
 
 
 class Gdw1376Framer:
@@ -132,23 +133,27 @@ class FrameReader:
                 and data[-1] == END
                 and sum(data[6:-2]) & 0xFF == data[-2]
             ):
-                aux: Literal[True] | None
-                if not sq & TPV_BIT and (
-                    c & _DIR_ACD == DIR_BIT or (not c & DIR_BIT and afn not in p.pw)
-                ):  # no AUX: heartbeat, login, most answers and requests
-                    end, aux = n - 2, None
-                elif c & _DIR_ACD == _DIR_ACD and sq & TPV_BIT and n >= _MIN_FRAME + 8:
-                    end, aux = n - 10, True  # EC and Tp: an answer, events pending
-                else:
-                    try:
-                        return [frame_from_header(data, head, p.dialect)]
-                    except ProtocolError as exc:
-                        return [Discarded(exc.reason, data)]
+                end = n - 2  # where the data units end: CS, less any AUX
+                aux: Literal[True] | None = None
+                if sq & TPV_BIT or c & _DIR_ACD != DIR_BIT:  # AUX or downlink
+                    if c & DIR_BIT:  # uplink AUX: EC when ACD=1, then Tp when TpV=1
+                        aux = True
+                        if c & ACD_BIT:
+                            end -= 2
+                        if sq & TPV_BIT:
+                            end -= 6
+                    elif sq & TPV_BIT or afn in p.pw:
+                        end = 0  # downlink AUX: left to the general path
+                    if end < HEADER_SIZE:  # and a short frame's precise error
+                        try:
+                            return [frame_from_header(data, head, p.dialect)]
+                        except ProtocolError as exc:
+                            return [Discarded(exc.reason, data)]
                 # wire_frame() inlined: the call alone is 8 % of a heartbeat's
                 # link layer, and this path carries nearly every frame.
                 f: Frame = _new(Frame)
                 f.c = c
-                f._a1 = a1
+                f.a1_word = a1
                 f.a2 = a2
                 f.a3 = a3
                 f.afn = afn

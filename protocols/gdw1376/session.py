@@ -23,6 +23,7 @@ from typing import Final
 
 from protocols.errors import LocalProtocolError, ProtocolError
 from protocols.gdw1376 import build
+from protocols.gdw1376.build import link_reply
 from protocols.gdw1376.events import (
     NEED_DATA,
     Confirmed,
@@ -40,7 +41,11 @@ from protocols.gdw1376.events import (
     _NeedData,
 )
 from protocols.gdw1376.frame import (
+    ACD_BIT,
     ALL_POINTS,
+    DIR_BIT,
+    PRM_BIT,
+    PSEQ_MASK,
     STANDARD,
     DataUnit,
     Dialect,
@@ -56,6 +61,7 @@ from protocols.gdw1376.units.afn02 import HEARTBEAT, LOGIN, LOGOUT
 from protocols.scanner import Discarded
 
 MAX_RETRIES: Final = 3  # Std-2013 §4.3.4.3.5
+_AFN_LINK: Final = int(AFN.LINK)
 # Shared, never mutated: the pending table of a session that has sent nothing yet.
 _NONE_PENDING: Final[dict[int, _Pending]] = {}
 
@@ -143,18 +149,22 @@ class MasterSession:
     def receive_frame(self, frame: Frame, now: float) -> None:
         """Feed one link-decoded frame (e.g. from a protocol-detecting host)."""
         self.frames_in += 1
-        if not frame.up:
+        c = frame.c  # the bits are read here, not through Frame's properties: this
+        if not c & DIR_BIT:  # runs for every frame of every terminal
             self._events.append(FrameDiscarded("wrong_direction", frame.raw))
             return
-        if frame.prm:
+        if c & PRM_BIT:
             self._initiated(frame)
         else:
             self._response(frame, now)
         # After the frame's own event: a login that carries new counters is a login
-        # first (the host knows the terminal by then), then events pending.
-        if frame.ec is not None and frame.ec != self.ec:
-            previous, self.ec = self.ec, frame.ec
-            self._events.append(EventsPending(frame.ec[0], frame.ec[1], previous))
+        # first (the host knows the terminal by then), then events pending. An
+        # uplink frame carries EC exactly when ACD=1.
+        if c & ACD_BIT:
+            ec = frame.ec
+            if ec is not None and ec != self.ec:
+                previous, self.ec = self.ec, ec
+                self._events.append(EventsPending(ec[0], ec[1], previous))
 
     def next_event(self) -> MasterEvent | _NeedData:
         return self._events.pop(0) if self._events else NEED_DATA
@@ -253,18 +263,18 @@ class MasterSession:
         raise LocalProtocolError("16 requests in flight: no free PSEQ")
 
     def _initiated(self, frame: Frame) -> None:
-        fn = frame.fn if frame.afn == AFN.LINK else None
+        fn = frame.fn if frame.afn == _AFN_LINK else None
         if fn is not None:
             if self.config.link_reply_f3:
                 self._write(build.per_unit_confirm(frame, dialect=self.config.dialect))
             else:
-                self._write(build.link_reply(int(frame.a1, 16), frame.a2, frame.a3,
-                                             frame.pseq))  # fmt: skip
-            if fn == LOGIN:
+                self._write(link_reply(frame.a1_word, frame.a2, frame.a3,
+                                       frame.seq & PSEQ_MASK))  # fmt: skip
+            if fn == HEARTBEAT:
+                self._events.append(Heartbeat(frame))
+            elif fn == LOGIN:
                 self.address = (frame.a1, frame.a2)
                 self._events.append(Login(frame))
-            elif fn == HEARTBEAT:
-                self._events.append(Heartbeat(frame))
             elif fn == LOGOUT:
                 self._events.append(Logout(frame))
             else:
