@@ -97,6 +97,12 @@ def cases() -> list[Case]:
         Case("login (AFN02 F1, T01)", vector("T01"), None),
         Case("heartbeat 2009 (AFN02 F3, T02)", vector("T02"), None),
         Case("heartbeat 2013 with clock", heartbeat, grammar.Afn02F3),
+        Case(
+            "heartbeat with EC (ACD=1)",
+            gbuild.link_test("4403", 1, 3, 6, ec=(3, 0)),
+            None,
+            ec=True,
+        ),
         Case("AFN0C F33 response (T06)", vector("T06"), grammar.Afn0cF33, tp=True),
         Case("AFN0D F161 response, 1 point", daily_f161(1), grammar.Afn0dF161),
         Case(

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import os
 import platform
 import re
+import signal
 import statistics
 import sys
 import timeit
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 
 def pin_to_one_core() -> str:
@@ -104,3 +108,31 @@ def argv_command() -> str:
     return "python -m " + " ".join(
         [Path(sys.argv[0]).with_suffix("").name, *sys.argv[1:]]
     )
+
+
+# --- baseline servers (benchmarks/streams_baseline.py, benchmarks/bare_server.py) ---
+
+
+def baseline_parser(doc: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    return parser
+
+
+async def serve_until_stopped(server: asyncio.AbstractServer) -> None:
+    """Serve until SIGTERM or SIGINT."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    loop.add_signal_handler(signal.SIGINT, stop.set)
+    async with server:
+        await stop.wait()
+
+
+def run_on_headend_loop(main: Coroutine[Any, Any, None]) -> None:
+    """Run ``main`` on the event loop the head-end uses (uvloop where installed)."""
+    from headend.app import event_loop_factory
+
+    with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
+        runner.run(main)

@@ -11,10 +11,9 @@ Run: ``python -m benchmarks.streams_baseline --port P`` (stops on SIGTERM).
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import signal
 
+from benchmarks.common import baseline_parser, run_on_headend_loop, serve_until_stopped
 from protocols.gdw1376.session import MasterSession, SessionConfig
 
 CONFIG = SessionConfig()
@@ -38,20 +37,9 @@ async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> 
 
 async def main(host: str, port: int) -> None:
     server = await asyncio.start_server(handle, host, port, backlog=4096)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGTERM, stop.set)
-    loop.add_signal_handler(signal.SIGINT, stop.set)
-    async with server:
-        await stop.wait()
+    await serve_until_stopped(server)
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, required=True)
-    args = parser.parse_args()
-    from headend.app import event_loop_factory  # the same loop as the head-end
-
-    with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
-        runner.run(main(args.host, args.port))
+    args = baseline_parser(__doc__).parse_args()
+    run_on_headend_loop(main(args.host, args.port))
