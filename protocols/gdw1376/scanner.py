@@ -135,7 +135,7 @@ class FrameReader:
             ):
                 end = n - 2  # where the data units end: CS, less any AUX
                 aux: Literal[True] | None = None
-                if sq & TPV_BIT or c & _DIR_ACD != DIR_BIT:  # AUX or downlink
+                if c & _DIR_ACD != DIR_BIT or sq & TPV_BIT:  # AUX or downlink
                     if c & DIR_BIT:  # uplink AUX: EC when ACD=1, then Tp when TpV=1
                         aux = True
                         if c & ACD_BIT:
