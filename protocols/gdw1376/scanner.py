@@ -112,11 +112,6 @@ class FrameReader:
             self._scanner = Scanner(self._p.framer)
         return self._scanner
 
-    @property
-    def held(self) -> bytes:
-        """Bytes of a frame whose end has not arrived yet."""
-        return self._scanner.held if self._scanner is not None else b""
-
     def feed(self, data: bytes) -> list[Frame | Discarded]:
         n = len(data)
         held = self._scanner

@@ -23,7 +23,6 @@ from typing import Final
 
 from protocols.errors import LocalProtocolError, ProtocolError
 from protocols.gdw1376 import build
-from protocols.gdw1376.build import link_reply
 from protocols.gdw1376.events import (
     NEED_DATA,
     Confirmed,
@@ -268,8 +267,8 @@ class MasterSession:
             if self.config.link_reply_f3:
                 self._write(build.per_unit_confirm(frame, dialect=self.config.dialect))
             else:
-                self._write(link_reply(frame.a1_word, frame.a2, frame.a3,
-                                       frame.seq & PSEQ_MASK))  # fmt: skip
+                self._write(build.link_reply(frame.a1_word, frame.a2, frame.a3,
+                                             frame.seq & PSEQ_MASK))  # fmt: skip
             if fn == HEARTBEAT:
                 self._events.append(Heartbeat(frame))
             elif fn == LOGIN:
